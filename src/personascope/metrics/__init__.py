@@ -1,0 +1,1 @@
+"""Diversity, coverage and variance metrics: pure functions, numpy or texts in, numbers out."""

@@ -1,0 +1,87 @@
+"""One seeded sampler for every backend that exposes raw logits (llama.cpp, transformers).
+
+Owning the sampler makes a sample a pure function of (logits, settings, seed): the same
+request gives the same text whatever was evaluated before, and the filter order is ours
+to state. The order is that of llama.cpp's default chain:
+
+    top-k  ->  top-p (nucleus)  ->  min-p  ->  temperature  ->  draw
+
+* top-k keeps the k most probable tokens (Fan et al. 2018);
+* top-p keeps the smallest set of most probable tokens whose mass reaches p (Holtzman et
+  al. 2020);
+* min-p keeps tokens with p_i >= min_p * max_j p_j (Nguyen et al. 2024);
+* temperature T rescales the surviving logits, p_i ∝ exp(z_i / T); T = 0 is greedy.
+
+Filters are computed on the untempered distribution, as in llama.cpp.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from personascope.models.base import SamplerSettings
+
+SAMPLER_ORDER: tuple[str, ...] = ("top_k", "top_p", "min_p", "temperature", "dist")
+
+_NUCLEUS_CANDIDATES = 2048
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log p_i = z_i - log sum_j exp(z_j), computed stably in float64."""
+    z = np.asarray(logits, dtype=np.float64)
+    top = z.max()
+    return z - (top + np.log(np.exp(z - top).sum()))
+
+
+def entropy(logprobs: np.ndarray) -> float:
+    """Shannon entropy in nats, H = -sum_i p_i log p_i, of a full log-distribution."""
+    p = np.exp(logprobs)
+    mask = p > 0
+    return float(-(p[mask] * logprobs[mask]).sum())
+
+
+def _top(logprobs: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` most probable of ``idx``, most probable first."""
+    if k < len(idx):
+        idx = idx[np.argpartition(-logprobs[idx], k - 1)[:k]]
+    return idx[np.argsort(-logprobs[idx], kind="stable")]
+
+
+def _candidates(logprobs: np.ndarray, settings: SamplerSettings) -> np.ndarray:
+    """Indices of the tokens that survive top-k, top-p and min-p."""
+    idx = np.arange(logprobs.shape[0])
+    if 0 < settings.top_k < len(idx):
+        idx = _top(logprobs, idx, settings.top_k)
+    if settings.top_p < 1.0:
+        # Sorting Gemma's 262k-token vocabulary at every step is slow; the nucleus lies
+        # among the most probable few thousand tokens unless the distribution is flat,
+        # so sort those first and sort everything only when they lack the mass.
+        nucleus = _top(logprobs, idx, _NUCLEUS_CANDIDATES)
+        cumulative = np.cumsum(np.exp(logprobs[nucleus]))
+        if cumulative[-1] < settings.top_p and len(nucleus) < len(idx):
+            nucleus = _top(logprobs, idx, len(idx))
+            cumulative = np.cumsum(np.exp(logprobs[nucleus]))
+        cut = int(np.searchsorted(cumulative, settings.top_p, side="left")) + 1
+        idx = nucleus[:cut]
+    if settings.min_p > 0.0:
+        floor = logprobs[idx].max() + np.log(settings.min_p)
+        idx = idx[logprobs[idx] >= floor]
+    return idx
+
+
+def sample_token(logprobs: np.ndarray, settings: SamplerSettings, rng: np.random.Generator) -> int:
+    """Draw one token id from a full log-distribution under ``settings``."""
+    if settings.temperature == 0.0:
+        return int(np.argmax(logprobs))
+    idx = _candidates(logprobs, settings)
+    scaled = logprobs[idx] / settings.temperature
+    weights = np.exp(scaled - scaled.max())
+    cumulative = np.cumsum(weights)
+    position = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    return int(idx[min(position, len(idx) - 1)])
+
+
+def first_stop(text: str, stops: tuple[str, ...]) -> int:
+    """Index of the earliest stop string in ``text``, or -1."""
+    hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
+    return min(hits) if hits else -1

@@ -1,0 +1,1 @@
+"""Personas: the data model, file sources, generation strategies, deduplication."""
