@@ -256,15 +256,19 @@ def audit(
         list[str] | None,
         typer.Option("--model", "-m", help="Model id (repeatable). Default: the embedded pair."),
     ] = None,
+    studies: Annotated[
+        str | None, typer.Option(help="Comma-separated studies (default: the full battery).")
+    ] = None,
     quick: Annotated[bool, typer.Option(help="A small, fast battery.")] = False,
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = DEFAULT_RUNS / "audit",
     seed: int = 0,
     base_url: Annotated[str | None, typer.Option(help="Server URL for openai-api/.")] = None,
 ) -> None:
     """Run the audit battery and write summary.json into the run folder."""
+    from personascope.studies import get_study, parse_studies
     from personascope.studies.base import StudyContext
-    from personascope.studies.collapse import CollapseStudy
 
+    names = parse_studies(studies)
     model_ids = model or [DEFAULT_BASE_MODEL, DEFAULT_ALIGNED_MODEL]
     specs: list[ModelSpec] = [resolve(m, **_model_options(base_url, None)) for m in model_ids]
     with RunSession(out_dir, _command_line()) as session:
@@ -277,7 +281,7 @@ def audit(
             seed=seed,
             quick=quick,
         )
-        findings = {"collapse": CollapseStudy().run(ctx)}
+        findings = {name: get_study(name).run(ctx) for name in names}
     summary = {
         "personascope": __version__,
         "models": {s.model_id: {"key": s.key} for s in specs},
