@@ -18,15 +18,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
 from personascope.models.base import (
     ChoiceRequest,
     GenerationRequest,
@@ -43,6 +34,7 @@ from personascope.models.base import (
 )
 from personascope.models.catalog import ModelSpec
 from personascope.models.providers import load_model
+from personascope.progress import track
 from personascope.store import Store
 
 DEFAULT_BATCH_SIZE = {"generate": 8, "choice": 32}
@@ -171,19 +163,7 @@ class Runner:
         self, spec: ModelSpec, pending: dict[str, Request], total: int, done: int, label: str
     ) -> None:
         batches = plan_batches(pending, self.batch_size)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            disable=not self.progress,
-            transient=False,
-        ) as bar:
-            task = bar.add_task(label, total=total, completed=done, rate="")
-            started = time.perf_counter()
-            executed = 0
+        with track(label, total, done, self.progress) as progress:
             info_stored = False
             for outcome in self.executor.execute(spec, batches):
                 if not info_stored:
@@ -204,7 +184,5 @@ class Runner:
                         outcome.batch.hashes, outcome.batch.requests, outcome.results
                     )
                 )
-                executed += len(outcome.batch.hashes)
                 self.executed += len(outcome.batch.hashes)
-                rate = executed / max(time.perf_counter() - started, 1e-9)
-                bar.update(task, advance=len(outcome.batch.hashes), rate=f"{rate:.1f} req/s")
+                progress.advance(len(outcome.batch.hashes))

@@ -1,0 +1,95 @@
+"""Safe building blocks for report sections: every string is escaped on the way in.
+
+Model output and persona text are untrusted. Blocks are ``markupsafe.Markup`` produced
+only here (tables, paragraphs, notes) or by :mod:`personascope.report.figures` (Plotly
+divs whose data is JSON with ``</`` escaped); section code never concatenates raw HTML.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup, escape
+
+
+@dataclass
+class Section:
+    """One study's part of the report.
+
+    ``headline`` maps a model id to the cells it contributes to the verdict table
+    (column name -> text); ``blocks`` are rendered in order under the title.
+    """
+
+    study: str
+    title: str
+    intro: str = ""
+    blocks: list[Markup] = field(default_factory=list)
+    headline: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number for humans: fixed digits, ``-`` for missing, ``n/a`` for NaN."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        return f"{value:.{digits}g}" if abs(value) >= 1000 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def fmt_ci(value: Any, low: Any, high: Any, digits: int = 3) -> str:
+    """``value [low, high]``."""
+    if low is None or high is None:
+        return fmt(value, digits)
+    return f"{fmt(value, digits)} [{fmt(low, digits)}, {fmt(high, digits)}]"
+
+
+def paragraph(text: str) -> Markup:
+    return Markup("<p>{}</p>").format(text)
+
+
+def note(text: str, kind: str = "info") -> Markup:
+    """A highlighted remark; ``kind`` is one of info, warning, invalid."""
+    css = kind if kind in ("info", "warning", "invalid") else "info"
+    return Markup('<div class="note {}">{}</div>').format(css, text)
+
+
+def heading(text: str) -> Markup:
+    return Markup("<h3>{}</h3>").format(text)
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = "") -> Markup:
+    """An HTML table; every cell is formatted with :func:`fmt` and escaped."""
+    head = Markup("").join(Markup("<th>{}</th>").format(c) for c in columns)
+    body = Markup("").join(
+        Markup("<tr>{}</tr>").format(
+            Markup("").join(Markup("<td>{}</td>").format(fmt(cell)) for cell in row)
+        )
+        for row in rows
+    )
+    cap = Markup("<caption>{}</caption>").format(caption) if caption else Markup("")
+    return Markup("<table>{}<thead><tr>{}</tr></thead><tbody>{}</tbody></table>").format(
+        cap, head, body
+    )
+
+
+def details(summary: str, content: Markup) -> Markup:
+    """A collapsible block (for long tables and raw examples)."""
+    return Markup("<details><summary>{}</summary>{}</details>").format(summary, content)
+
+
+def quote_list(texts: Sequence[str], limit: int = 5) -> Markup:
+    """Example texts (escaped), e.g. personas written by a model."""
+    items = Markup("").join(Markup("<li><pre>{}</pre></li>").format(t) for t in texts[:limit])
+    return Markup('<ul class="quotes">{}</ul>').format(items)
+
+
+__all__ = ["Markup", "Section", "escape"]

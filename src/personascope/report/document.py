@@ -1,0 +1,185 @@
+"""Assemble the report: verdict table, one section per study, provenance.
+
+The document is one HTML file with its CSS and plotly.js inline: it opens offline and
+fetches nothing. Everything is rebuilt from the run store, without loading a model.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+from markupsafe import Markup
+
+from personascope.models.catalog import DEFAULT_ALIGNED_MODEL, DEFAULT_BASE_MODEL
+from personascope.report.blocks import Section, fmt, table
+from personascope.report.figures import plotly_js
+from personascope.report.sections import ORDER, renderer
+from personascope.store import Store
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1100px;
+       padding: 1.5rem; color: #1d2430; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 2px solid #dde3ea; padding-bottom: .3rem;
+     margin-top: 2.5rem; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
+th, td { border: 1px solid #d5dbe3; padding: .3rem .55rem; text-align: left;
+         vertical-align: top; }
+th { background: #f1f4f8; } caption { text-align: left; font-weight: 600; padding: .3rem 0; }
+.note { padding: .6rem .9rem; border-left: 4px solid #3b6fb6; background: #f3f7fc;
+        margin: .8rem 0; }
+.note.warning { border-color: #d9822b; background: #fdf6ee; }
+.note.invalid { border-color: #b8474f; background: #fbeff0; }
+.figure { margin: 1rem 0; } .muted { color: #5b6675; font-size: .85rem; }
+pre { white-space: pre-wrap; margin: 0; font-size: .82rem; }
+ul.quotes li { margin-bottom: .5rem; } details { margin: .6rem 0; }
+"""
+
+# Nothing may be fetched: scripts and styles are inline, images data: URLs.
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'unsafe-inline'; img-src data:"
+)
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<title>personascope audit</title><style>{{ css }}</style>
+<script>{{ plotly }}</script></head>
+<body>
+<h1>personascope audit</h1>
+<div class="muted">Built {{ built }} from {{ store_path }}.</div>
+{% for text in family_notes %}<div class="note warning">{{ text }}</div>{% endfor %}
+<h2>Verdict</h2>
+{{ verdict }}
+{% for section in sections %}
+<section id="{{ section.study }}"><h2>{{ section.title }}</h2>
+{% if section.intro %}<p>{{ section.intro }}</p>{% endif %}
+{% for block in section.blocks %}{{ block }}{% endfor %}
+</section>
+{% endfor %}
+<h2>Provenance</h2>
+{% for block in provenance %}{{ block }}{% endfor %}
+</body></html>
+"""
+
+FAMILY_NOTE = (
+    "The default pair, {base} (base) and {aligned} (aligned), are different model families "
+    "(Gemma 3 and SmolLM2): differences between them mix the effect of preference tuning with "
+    "everything else that differs between the families, so they show correlation, not cause. "
+    "For a matched pair, audit base and tuned checkpoints of one family, e.g. "
+    "`personascope audit --model hf/allenai/OLMo-2-0425-1B --model hf/allenai/OLMo-2-0425-1B-DPO`, "
+    "or use `personascope lab` to preference-tune the base model here."
+)
+
+
+def _sections(store: Store) -> list[Section]:
+    by_study: dict[str, dict[str, Any]] = {}
+    for (study, name), data in store.findings().items():
+        by_study.setdefault(study, {})[name] = data
+    order = [s for s in ORDER if s in by_study] + sorted(set(by_study) - set(ORDER))
+    return [renderer(study)(by_study[study]) for study in order]
+
+
+def _verdict(sections: list[Section]) -> Markup:
+    columns: list[str] = []
+    models: list[str] = []
+    for section in sections:
+        for model_id, cells in section.headline.items():
+            models += [model_id] if model_id not in models else []
+            columns += [c for c in cells if c not in columns]
+    rows = [
+        [model_id, *(_cell(sections, model_id, column) for column in columns)]
+        for model_id in models
+    ]
+    return table(["model", *columns], rows)
+
+
+def _cell(sections: list[Section], model_id: str, column: str) -> str:
+    for section in sections:
+        value = section.headline.get(model_id, {}).get(column)
+        if value is not None:
+            return value
+    return "-"
+
+
+def _provenance(store: Store) -> list[Markup]:
+    model_rows = []
+    for key, info in store.models().items():
+        model_rows.append(
+            [
+                info.get("model_id"),
+                info.get("kind"),
+                key.rpartition("@")[2][:16] or "-",
+                f"{info.get('backend')} {info.get('backend_version')}",
+                " > ".join(info.get("sampler_order") or []),
+                json.dumps(
+                    {
+                        k: v
+                        for k, v in (info.get("extra") or {}).items()
+                        if k not in ("chat_template",)
+                    }
+                ),
+            ]
+        )
+    run_rows = []
+    for run in store.runs():
+        info = run["info"]
+        versions = info.get("versions", {})
+        run_rows.append(
+            [
+                run["run_id"],
+                run["command"],
+                run["status"],
+                fmt(info.get("elapsed_s")),
+                info.get("executed"),
+                info.get("cached"),
+                ", ".join(f"{k} {v}" for k, v in versions.items()),
+            ]
+        )
+    return [
+        table(
+            ["model", "kind", "file sha256 (start)", "backend", "sampler order", "settings"],
+            model_rows,
+            caption="Models",
+        ),
+        table(
+            ["run", "command", "status", "seconds", "executed", "from store", "versions"],
+            run_rows,
+            caption="Runs recorded in this folder",
+        ),
+    ]
+
+
+def build_html(store: Store) -> str:
+    sections = _sections(store)
+    model_ids = {info.get("model_id") for info in store.models().values()}
+    family_notes = []
+    if {DEFAULT_BASE_MODEL, DEFAULT_ALIGNED_MODEL} <= model_ids:
+        family_notes.append(
+            FAMILY_NOTE.format(base=DEFAULT_BASE_MODEL, aligned=DEFAULT_ALIGNED_MODEL)
+        )
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    return env.from_string(TEMPLATE).render(
+        csp=CSP,
+        css=Markup(CSS),
+        plotly=Markup(plotly_js()),
+        built=time.strftime("%Y-%m-%d %H:%M:%S"),
+        store_path=str(store.path),
+        family_notes=family_notes,
+        verdict=_verdict(sections),
+        sections=sections,
+        provenance=_provenance(store),
+    )
+
+
+def write_report(run_dir: Path) -> Path:
+    """Rebuild ``report.html`` in ``run_dir`` from its store (no model is loaded)."""
+    with Store(run_dir, read_only=True) as store:
+        html = build_html(store)
+    target = run_dir / "report.html"
+    target.write_text(html, encoding="utf-8")
+    return target

@@ -1,0 +1,95 @@
+"""The runner and store: cache hits, partial plans, duplicates, persistence."""
+
+from __future__ import annotations
+
+import pytest
+
+from personascope.models.base import (
+    ChoiceRequest,
+    GenerationRequest,
+    SamplerSettings,
+    TextPrompt,
+    request_hash,
+)
+from personascope.models.catalog import resolve
+from personascope.runner import Runner, plan_batches
+from personascope.store import Store
+
+SETTINGS = SamplerSettings(temperature=1.0, max_tokens=12)
+
+
+def plan(n: int) -> list[GenerationRequest]:
+    return [GenerationRequest(TextPrompt("A person:"), SETTINGS, seed=i) for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return resolve("llamacpp/smollm2-135m-instruct")
+
+
+def test_a_rerun_executes_only_what_is_missing(tmp_path, spec):
+    with Store(tmp_path) as store:
+        runner = Runner(store, store.start_run("test", {}), progress=False)
+        partial = runner.run(spec, plan(5))
+        assert runner.executed == 5
+        full = runner.run(spec, plan(9))
+        assert runner.executed == 9  # only the 4 new requests ran
+        assert runner.cached == 5
+        assert full[:5] == partial
+        runner.executor.close()
+    with Store(tmp_path) as reopened:
+        again = Runner(reopened, reopened.start_run("test", {}), progress=False)
+        assert again.run(spec, plan(9)) == full
+        assert again.executed == 0
+        assert reopened.count_results(spec.key) == 9
+        assert spec.key in reopened.models()
+
+
+def test_duplicate_requests_run_once_and_answer_every_position(tmp_path, spec):
+    choice = ChoiceRequest(TextPrompt("Pick a number. Answer: "), ("1", "2", "3"))
+    with Store(tmp_path) as store:
+        runner = Runner(store, "r", progress=False)
+        results = runner.run(spec, [choice, choice, choice])
+        assert runner.executed == 1
+        assert results[0] == results[1] == results[2]
+        runner.executor.close()
+
+
+def test_request_hashes_cover_model_prompt_options_sampler_and_seed(spec):
+    base = GenerationRequest(TextPrompt("x"), SETTINGS, seed=1)
+    other_model = resolve("llamacpp/gemma3-270m")
+    variants = [
+        GenerationRequest(TextPrompt("y"), SETTINGS, seed=1),
+        GenerationRequest(TextPrompt("x"), SamplerSettings(temperature=0.5, max_tokens=12), 1),
+        GenerationRequest(TextPrompt("x"), SETTINGS, seed=2),
+        GenerationRequest(TextPrompt("x"), SETTINGS, seed=1, want_entropy=True),
+    ]
+    hashes = {request_hash(v, spec.key) for v in variants}
+    hashes.add(request_hash(base, spec.key))
+    hashes.add(request_hash(base, other_model.key))
+    assert len(hashes) == 6
+    assert request_hash(base, spec.key) == request_hash(
+        GenerationRequest(TextPrompt("x"), SETTINGS, seed=1), spec.key
+    )
+
+
+def test_batches_keep_shared_prefixes_together():
+    options = ("1", "2")
+    requests = {
+        f"h{i}": ChoiceRequest(TextPrompt(f"{persona} item {i}"), options)
+        for i, persona in enumerate(["Bob", "Ann", "Bob", "Ann", "Bob"])
+    }
+    batches = plan_batches(requests, {"choice": 10})
+    prompts = [r.prompt.text for r in batches[0].requests]
+    assert [p.split()[0] for p in prompts] == ["Ann", "Ann", "Bob", "Bob", "Bob"]
+
+
+def test_store_keeps_findings_and_embeddings(tmp_path):
+    import numpy as np
+
+    with Store(tmp_path) as store:
+        store.put_finding("collapse", "summary", {"a": [1, 2]})
+        store.put_embeddings("minilm", {"t1": np.arange(4, dtype=np.float32)})
+    with Store(tmp_path, read_only=True) as store:
+        assert store.findings("collapse") == {("collapse", "summary"): {"a": [1, 2]}}
+        assert store.get_embeddings("minilm", ["t1", "t2"])["t1"].tolist() == [0, 1, 2, 3]

@@ -1,0 +1,105 @@
+"""The seeded sampler: filters keep exactly the tokens they should, draws follow the
+renormalised distribution, and a seed fixes the draw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from personascope.models.base import SamplerSettings
+from personascope.models.sampling import (
+    _candidates,
+    entropy,
+    first_stop,
+    log_softmax,
+    sample_token,
+)
+
+
+def logp(probs: list[float]) -> np.ndarray:
+    return np.log(np.asarray(probs, dtype=np.float64))
+
+
+def test_log_softmax_normalises_and_is_shift_invariant():
+    z = np.array([1000.0, 999.0, 0.0])
+    lp = log_softmax(z)
+    assert np.isclose(np.exp(lp).sum(), 1.0)
+    assert np.allclose(lp, log_softmax(z - 500.0))
+
+
+def test_entropy_of_uniform_and_point_mass():
+    assert entropy(logp([0.25] * 4)) == pytest.approx(np.log(4))
+    assert entropy(log_softmax(np.array([0.0, -1e4, -1e4]))) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_temperature_zero_is_greedy():
+    dist = logp([0.1, 0.6, 0.3])
+    rng = np.random.default_rng(0)
+    draws = {sample_token(dist, SamplerSettings(temperature=0.0), rng) for _ in range(20)}
+    assert draws == {1}
+
+
+def test_top_k_keeps_the_k_most_probable():
+    dist = logp([0.05, 0.4, 0.1, 0.3, 0.15])
+    kept = set(_candidates(dist, SamplerSettings(top_k=3)).tolist())
+    assert kept == {1, 3, 4}
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p():
+    dist = logp([0.05, 0.4, 0.1, 0.3, 0.15])
+    assert set(_candidates(dist, SamplerSettings(top_p=0.7)).tolist()) == {1, 3}
+    assert set(_candidates(dist, SamplerSettings(top_p=0.71)).tolist()) == {1, 3, 4}
+
+
+def test_min_p_keeps_tokens_above_a_fraction_of_the_top():
+    dist = logp([0.05, 0.4, 0.1, 0.3, 0.15])
+    kept = set(_candidates(dist, SamplerSettings(min_p=0.3)).tolist())
+    assert kept == {1, 3, 4}  # 0.15 >= 0.3 * 0.4 = 0.12; 0.1 is not
+
+
+def test_top_p_on_a_flat_large_vocabulary_falls_back_to_a_full_sort():
+    vocab = 50_000
+    dist = log_softmax(np.zeros(vocab))
+    kept = _candidates(dist, SamplerSettings(top_p=0.5))
+    assert len(kept) == pytest.approx(vocab / 2, abs=1)
+
+
+def test_draws_follow_the_filtered_tempered_distribution():
+    probs = np.array([0.05, 0.4, 0.1, 0.3, 0.15])
+    settings = SamplerSettings(top_k=3, temperature=0.5)
+    rng = np.random.default_rng(123)
+    draws = np.array([sample_token(np.log(probs), settings, rng) for _ in range(6000)])
+    kept = np.array([1, 3, 4])
+    weights = probs[kept] ** (1 / 0.5)
+    expected = weights / weights.sum() * len(draws)
+    observed = np.array([(draws == k).sum() for k in kept])
+    assert set(np.unique(draws)) <= set(kept.tolist())
+    assert stats.chisquare(observed, expected).pvalue > 0.001
+
+
+def test_a_seed_fixes_the_draws():
+    dist = log_softmax(np.random.default_rng(5).normal(size=1000))
+    settings = SamplerSettings(top_p=0.9, min_p=0.01)
+
+    def draw(seed: int) -> list[int]:
+        rng = np.random.default_rng(seed)
+        return [sample_token(dist, settings, rng) for _ in range(50)]
+
+    assert draw(7) == draw(7)
+    assert draw(7) != draw(8)
+
+
+def test_first_stop_finds_the_earliest_stop_string():
+    assert first_stop("abc\n\nName: x", ("Name:", "\n\n")) == 3
+    assert first_stop("abc", ("x",)) == -1
+    assert first_stop("abc", ()) == -1
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"temperature": -1}, {"top_p": 0}, {"top_p": 1.5}, {"top_k": -2}, {"min_p": 1.0}],
+)
+def test_invalid_settings_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        SamplerSettings(**kwargs)
