@@ -1,0 +1,191 @@
+"""The panel entry point with the real embedder and tagger; the embedding cache; files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from personascope.errors import InputFileError, MetricInputError
+from personascope.metrics.embedding import Embedder, text_hash
+from personascope.metrics.estimate import Jackknife
+from personascope.metrics.panel import (
+    PanelSettings,
+    by_input_panel,
+    compare_texts,
+    diversity_report,
+    text_panel,
+)
+from personascope.metrics.syntactic import syntactic_metrics
+from personascope.store import Store
+
+PERSONAS = [
+    "Maria is a 34-year-old nurse from Lisbon who loves hiking and old maps.",
+    "Tom, 61, repairs clocks in Leeds and plays chess with his grandson every Sunday.",
+    "Aiko studies marine biology in Osaka; she is shy but stubborn about her research.",
+    "Kwame drives a night bus in Accra and writes poems between shifts.",
+    "Elena is a retired judge who bakes bread and argues about politics at dinner.",
+    "Sam is a creative, passionate graphic designer who loves coffee and travel.",
+    "Priya, 27, is a software engineer who climbs on weekends and hates small talk.",
+    "Jonas farms potatoes in Bergen and restores vintage motorcycles in winter.",
+    "Leila teaches French in Lyon and volunteers at an animal shelter.",
+    "Omar is a cheerful pharmacist who collects jazz records and cooks for friends.",
+    "Greta is a welder who sings in a punk band and reads history books.",
+    "Ravi is a patient librarian who grows tomatoes and watches birds at dawn.",
+]
+QUICK = PanelSettings(syntactic=False, jackknife=Jackknife(groups=6))
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder()
+
+
+def test_the_panel_gives_every_metric_with_interval_n_and_method(embedder):
+    panel = text_panel(PERSONAS, settings=PanelSettings(), embedder=embedder)
+    json.dumps(panel)  # JSON-able: no numpy scalars, no NaN
+    metrics = panel["metrics"]
+    expected = {
+        *(f"distinct_{n}" for n in range(1, 5)),
+        *(f"ead_{n}" for n in range(1, 5)),
+        "ngram_diversity",
+        "compression_ratio",
+        "self_repetition",
+        "self_bleu",
+        "rouge_l_homogenization",
+        "pos_compression_ratio",
+        "pos_ngram_diversity",
+        "mean_cosine_distance",
+        "vendi_q0.5",
+        "vendi_q1",
+        "vendi_q2",
+        "vendi_qinf",
+        "clusters",
+        "largest_cluster_share",
+        "nn_distance_mean",
+        "nn_distance_distribution",
+    }
+    assert set(metrics) == expected
+    for name, entry in metrics.items():
+        if name == "nn_distance_distribution":
+            continue
+        assert entry["n"] == len(PERSONAS), name
+        assert entry["ci"][0] <= entry["value"] <= entry["ci"][1], name
+        assert entry["method"] and entry["direction"], name
+    assert 0 < metrics["mean_cosine_distance"]["value"] < 1
+    assert 1 < metrics["vendi_q1"]["value"] <= len(PERSONAS)
+    assert metrics["pos_compression_ratio"]["params"]["tagger"].startswith("spacy en_core_web_sm")
+    assert panel["embedder"].startswith("sentence-transformers/all-MiniLM-L6-v2@")
+    assert panel["settings"]["tokenization"] == "words"
+
+
+def test_identical_texts_sit_at_the_collapsed_end_of_every_scale(embedder):
+    panel = text_panel([PERSONAS[0]] * 8, settings=QUICK, embedder=embedder)["metrics"]
+    assert panel["self_bleu"]["value"] == pytest.approx(1.0)
+    assert panel["rouge_l_homogenization"]["value"] == pytest.approx(1.0)
+    assert panel["mean_cosine_distance"]["value"] == pytest.approx(0.0, abs=1e-6)
+    assert panel["vendi_q1"]["value"] == pytest.approx(1.0, abs=1e-4)
+    assert panel["clusters"]["value"] == 1
+    assert panel["nn_distance_mean"]["value"] == pytest.approx(0.0, abs=1e-6)
+    varied = text_panel(PERSONAS[:8], settings=QUICK, embedder=embedder)["metrics"]
+    for name in ("distinct_2", "mean_cosine_distance", "vendi_q1", "clusters"):
+        assert varied[name]["value"] > panel[name]["value"], name
+
+
+def test_the_embedder_caches_in_the_store(tmp_path):
+    texts = ["a quiet baker", "a loud drummer", "a quiet baker"]
+    with Store(tmp_path) as store:
+        first = Embedder(store)
+        vectors = first.embed(texts)
+        assert first.computed == 2  # the repeated text is embedded once
+        assert vectors.shape == (3, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+        assert np.array_equal(vectors[0], vectors[2])
+        second = Embedder(store)
+        again = second.embed(texts)
+        assert second.computed == 0 and np.array_equal(again, vectors)
+        stored = store.get_embeddings(first.name, [text_hash(t) for t in texts])
+        assert len(stored) == 2
+
+
+def test_compare_texts_matches_n_and_length_and_adds_coverage(embedder):
+    long_ones = [p + " " + p for p in PERSONAS]
+    out = compare_texts(long_ones, PERSONAS[:9], settings=QUICK, embedder=embedder)
+    match = out["matching"]
+    assert match["n"] == 9 and match["from_n"] == [12, 9]
+    assert out["generated"]["n"] == out["reference"]["n"] == 9
+    cut = match["truncated_to_words"]
+    assert out["generated"]["mean_length_words"] <= cut
+    assert set(out["coverage"]["metrics"]) >= {"coverage", "energy_distance", "uniformity"}
+    json.dumps(out)
+
+
+def test_per_input_and_across_input(embedder):
+    texts = PERSONAS[:12]
+    labels = [str(i % 3) for i in range(12)]
+    out = by_input_panel(texts, labels, QUICK, embedder.embed(texts))
+    for metric in ("ead_mean", "cosine"):
+        assert out[metric]["per_input"]["n"] == 3
+        assert out[metric]["per_input"]["params"]["set_size"] == 3
+        assert out[metric]["across_input"]["value"] > 0
+
+
+def test_syntactic_metrics_see_repeated_templates():
+    templated = [f"{name} is a kind nurse who likes tea." for name in ("Ann", "Bo", "Cy", "Di")]
+    jk = Jackknife(groups=4)
+    same = syntactic_metrics(templated, jk)
+    varied = syntactic_metrics(PERSONAS[:4], jk)
+    assert same["pos_compression_ratio"].value > varied["pos_compression_ratio"].value
+    assert same["pos_ngram_diversity"].value < varied["pos_ngram_diversity"].value
+
+
+def test_too_few_texts_is_a_clear_error(embedder):
+    with pytest.raises(MetricInputError, match="at least 2 texts, got 1"):
+        text_panel(["one persona"], settings=QUICK, embedder=embedder)
+    with pytest.raises(MetricInputError, match="at least 2 texts, got 0"):
+        text_panel([], settings=QUICK, embedder=embedder)
+    with pytest.raises(MetricInputError, match="embeddings for"):
+        text_panel(PERSONAS[:3], settings=QUICK, embeddings=np.ones((2, 4)))
+
+
+def test_a_metric_the_texts_cannot_support_is_reported_not_fatal(embedder):
+    texts = ["Short one.", "Tiny two!", "Mini three?"]
+    panel = text_panel(texts, settings=QUICK, embedder=embedder)
+    metrics = panel["metrics"]
+    assert metrics["distinct_4"]["value"] is None
+    assert "no 4-gram" in metrics["distinct_4"]["note"]
+    assert metrics["distinct_1"]["value"] > 0 and metrics["vendi_q1"]["value"] >= 1
+
+
+def write_lines(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_report_errors_name_the_file_line_and_field(tmp_path):
+    off = PanelSettings(syntactic=False, semantic=False)
+    good = json.dumps({"description": "a person"})
+    bad = write_lines(tmp_path / "bad.jsonl", [good, good, "{not json"])
+    with pytest.raises(InputFileError, match=r"bad.jsonl:3: not valid JSON"):
+        diversity_report(bad, settings=off)
+    missing = write_lines(tmp_path / "missing.jsonl", [good, json.dumps({"text": "x"})])
+    with pytest.raises(InputFileError, match=r"missing.jsonl:2: no field 'description'"):
+        diversity_report(missing, settings=off)
+    number = write_lines(tmp_path / "number.jsonl", [good, json.dumps({"description": 5})])
+    with pytest.raises(
+        InputFileError, match=r"number.jsonl:2: field 'description' must be a string"
+    ):
+        diversity_report(number, settings=off)
+    traits = write_lines(
+        tmp_path / "traits.jsonl",
+        [
+            json.dumps({"description": "a calm person", "t": [1, 2]}),
+            json.dumps({"description": "a loud person", "t": [1]}),
+        ],
+    )
+    with pytest.raises(InputFileError, match=r"traits.jsonl:2: field 't' has 1 numbers"):
+        diversity_report(traits, against=traits, traits="t", settings=off)
+    with pytest.raises(MetricInputError, match="--against"):
+        diversity_report(traits, traits="t", settings=off)
+    with pytest.raises(InputFileError, match="no such file"):
+        diversity_report(tmp_path / "nope.jsonl", settings=off)
