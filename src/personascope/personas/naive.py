@@ -2,11 +2,15 @@
 
 Every model is asked for the same structured fields, so that attribute distributions
 (names, ages, genders, occupations, adjectives) compare models rather than formats:
-chat models get an instruction, base models a completion frame that opens a profile
-and stops at the end of it.
+chat models get an instruction and an answer that opens with ``Name:`` (small chat
+models otherwise drift into free prose that has no fields to compare), base models a
+completion frame that opens a profile the same way; both stop where a second profile
+would begin.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from personascope.models.base import (
     ChatPrompt,
@@ -17,6 +21,7 @@ from personascope.models.base import (
     SamplerSettings,
     TextPrompt,
 )
+from personascope.personas.prompts import PROFILE_STOP, Template, completion_text
 
 FIELDS = ("Name", "Age", "Gender", "Occupation", "Personality", "Description")
 
@@ -36,33 +41,35 @@ BASE_FRAME = (
     "Profile 1\nName:"
 )
 
-BASE_STOP = ("\nProfile", "\n\n\n")
+PROFILE_PREFIX = "Name:"
+NAIVE_STOP = (*PROFILE_STOP, "\nName:")
+TEMPLATES = {
+    # user turn, then the opening of the assistant turn
+    "chat": Template("naive/chat", f"{CHAT_INSTRUCTION}\n<assistant>{PROFILE_PREFIX}"),
+    "base": Template("naive/base", BASE_FRAME),
+}
 
 
 def naive_prompt(kind: ModelKind) -> Prompt:
     if kind == "chat":
-        return ChatPrompt((Message("user", CHAT_INSTRUCTION),))
+        return ChatPrompt((Message("user", CHAT_INSTRUCTION),), assistant_prefix=PROFILE_PREFIX)
     return TextPrompt(BASE_FRAME)
+
+
+def with_profile_stops(sampler: SamplerSettings) -> SamplerSettings:
+    """Stop at the end of the first profile."""
+    return replace(sampler, stop=tuple(sorted(set(sampler.stop) | set(NAIVE_STOP))))
 
 
 def naive_requests(
     kind: ModelKind, n: int, seed: int = 0, sampler: SamplerSettings | None = None
 ) -> list[GenerationRequest]:
     """``n`` seeded requests (seeds ``seed .. seed+n-1``) for one model."""
-    sampler = sampler or SamplerSettings(temperature=1.0, max_tokens=160)
-    if kind == "base":
-        sampler = SamplerSettings(
-            temperature=sampler.temperature,
-            top_p=sampler.top_p,
-            top_k=sampler.top_k,
-            min_p=sampler.min_p,
-            max_tokens=sampler.max_tokens,
-            stop=tuple(sorted(set(sampler.stop) | set(BASE_STOP))),
-        )
+    sampler = with_profile_stops(sampler or SamplerSettings(temperature=1.0, max_tokens=160))
     prompt = naive_prompt(kind)
     return [GenerationRequest(prompt, sampler, seed + i) for i in range(n)]
 
 
 def persona_text(kind: ModelKind, completion: str) -> str:
-    """The persona as written: base-model completions continue after ``Name:``."""
-    return ("Name:" + completion if kind == "base" else completion).strip()
+    """The persona as written: completions of both kinds continue after ``Name:``."""
+    return completion_text(naive_prompt(kind), completion)

@@ -1,0 +1,1 @@
+"""Reference populations that generated personas are compared with."""
