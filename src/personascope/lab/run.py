@@ -1,0 +1,345 @@
+"""The lab's stages, in order, each cached so that running again resumes:
+
+1. **convert**: the base GGUF to a transformers safetensors folder, once per machine
+   (:mod:`personascope.models.hf_convert`);
+2. **sample**: K seeded completions per training frame from the base model (llama.cpp,
+   through the runner: stored in the run folder's store);
+3. **score**: the reward of every distinct usable sample, preference pairs and their length
+   confound (``pairs.jsonl`` in the run folder);
+4. **train**: DPO + LoRA, checkpoints on the schedule (``train/<pairs+settings hash>/``,
+   resumed from the last complete checkpoint);
+5. **register**: each checkpoint becomes ``lab/<tag>-<step>``, its adapter written as a
+   GGUF LoRA file for llama.cpp (:mod:`personascope.models.lab`);
+6. **evaluate**: every checkpoint on the held-out frames with the same seeds, and each
+   completion scored under the base model (through the runner);
+7. **analyse**: attribute, text and typicality metrics per checkpoint and the dose-response
+   curves, stored as the ``lab`` study's findings.
+
+Timings (wall clock and CPU time) and the process's peak resident memory are recorded per
+stage, with the machine's load average, because the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from personascope.lab import evaluate as ev
+from personascope.lab.attributes import mean_summary
+from personascope.lab.config import LabConfig, digest
+from personascope.lab.frames import Frame, get_frames
+from personascope.lab.pairs import (
+    Pair,
+    collect_samples,
+    length_confound,
+    make_pairs,
+    require_pairs,
+    sampler,
+    sampling_requests,
+)
+from personascope.lab.rewards import Reward, get_reward, score
+from personascope.metrics.estimate import Jackknife
+from personascope.models.base import ChoiceResult, GenerationRequest, GenerationResult
+from personascope.models.catalog import ModelSpec, resolve
+from personascope.models.lab import Checkpoint, lora_gguf, register
+from personascope.runner import InProcessExecutor, Runner
+from personascope.store import Store
+
+STUDY = "lab"
+GEMMA_TERMS = (
+    "Adapters trained from Gemma are derivatives of it: Gemma's terms of use "
+    "(ai.google.dev/gemma/terms) apply to them and to every lab/ model id built on them."
+)
+
+# (key, label, path to the estimate in a checkpoint's metrics, path to the reference value)
+CURVES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...] | None], ...] = (
+    ("first_name_entropy", "first-name entropy (bits)",
+     ("attributes", "first_names", "entropy_bits"),
+     ("attributes", "first_names", "reference", "entropy_bits", "mean")),
+    ("first_name_repeats", "share of personas sharing a first name",
+     ("attributes", "first_names", "repeat_share"),
+     ("attributes", "first_names", "reference", "repeat_share", "mean")),
+    ("age_sd", "SD of stated ages (years)", ("attributes", "ages", "sd"),
+     ("attributes", "ages", "reference", "sd")),
+    ("occupations_distinct", "distinct occupations per persona",
+     ("attributes", "occupations", "unique_share"), None),
+    ("adjective_entropy", "personality-adjective entropy (bits)",
+     ("attributes", "adjectives", "entropy_bits"), None),
+    ("polish", "polish of the stated personality", ("attributes", "polish"), None),
+    ("distinct_2", "distinct-2 at matched length", ("text", "metrics", "distinct_2"), None),
+    ("mean_cosine_distance", "mean cosine distance at matched length",
+     ("text", "metrics", "mean_cosine_distance"), None),
+    ("base_logprob", "log-prob per token under the base model", ("typicality",), None),
+    ("words", "words per profile", ("attributes", "words"), None),
+)  # fmt: skip
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Stages:
+    """Wall-clock seconds and peak memory after each stage."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, float]] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started, cpu = time.perf_counter(), time.process_time()
+        load = os.getloadavg()[0]
+        yield
+        self.records[name] = {
+            "seconds": round(time.perf_counter() - started, 2),
+            # CPU time of all this process's threads: on a busy machine, closer than the
+            # wall clock to what the stage takes on a quiet one
+            "cpu_seconds": round(time.process_time() - cpu, 2),
+            "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "load_average_1min_at_start": round(load, 2),
+        }
+
+
+def _release(runner: Runner) -> None:
+    """Free the models an in-process runner holds (they reload on demand)."""
+    if isinstance(runner.executor, InProcessExecutor):
+        runner.executor.close()
+
+
+def _get(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def curves(checkpoints: list[dict[str, Any]]) -> dict[str, Any]:
+    """The dose-response curves: value and interval of each metric at each step."""
+    out = {}
+    for key, label, path, ref_path in CURVES:
+        points = []
+        for c in checkpoints:
+            estimate = _get(c["metrics"], path) or {}
+            ci = estimate.get("ci") or [None, None]
+            points.append(
+                {"step": c["step"], "value": estimate.get("value"), "low": ci[0], "high": ci[1]}
+            )
+        reference = _get(checkpoints[0]["metrics"], ref_path) if ref_path else None
+        out[key] = {"label": label, "points": points, "reference": reference}
+    return out
+
+
+@dataclass
+class PairData:
+    """What the score stage made of the base model's samples."""
+
+    reward: Reward
+    counts: dict[str, int]
+    pairs: list[Pair]
+    confound: dict[str, Any]
+    rows: list[dict[str, str]]
+
+
+def _pair_data(
+    config: LabConfig,
+    frames: tuple[Frame, ...],
+    requests: list[GenerationRequest],
+    results: list[Any],
+    jackknife: Jackknife,
+) -> PairData:
+    frame_of = {f.template.text: f.name for f in frames}
+    generations = [r for r in results if isinstance(r, GenerationResult)]
+    samples, counts = collect_samples(requests, generations, frame_of, config.dedup_threshold)
+    reward = get_reward(config.reward)
+    rewards = score(reward, samples)
+    pairs = make_pairs(samples, rewards, config.pairing, config.length_tolerance)
+    require_pairs(pairs, counts, len(frames), config.min_pairs, config.pairing)
+    prompts = {f.name: f.template.text for f in frames}
+    rows = [
+        {"prompt": prompts[p.chosen.frame], "chosen": p.chosen.text, "rejected": p.rejected.text}
+        for p in pairs
+    ]
+    confound = length_confound(samples, rewards, pairs, jackknife)
+    return PairData(reward, counts, pairs, confound, rows)
+
+
+def _evaluate(
+    runner: Runner,
+    registered: dict[int, Checkpoint],
+    requests: list[GenerationRequest],
+    base_spec: ModelSpec,
+    options: dict[str, Any],
+) -> tuple[dict[int, list[GenerationResult]], dict[int, list[float]]]:
+    """Each checkpoint's completions of the held-out requests, and the per-token
+    log-probability of each completion under the base model."""
+    outputs: dict[int, list[GenerationResult]] = {}
+    for step, checkpoint in registered.items():
+        spec = resolve(checkpoint.model_id, **options)
+        got = runner.run(spec, requests, label=f"lab: {checkpoint.model_id}")
+        outputs[step] = [r for r in got if isinstance(r, GenerationResult)]
+        _release(runner)
+    typicality: dict[int, list[float]] = {}
+    for step, gens in outputs.items():
+        choices = ev.base_scoring_requests(requests, gens)
+        scored = runner.run(base_spec, choices, label=f"lab: step {step} under the base")
+        choice_results = [s for s in scored if isinstance(s, ChoiceResult)]
+        typicality[step] = ev.base_logprobs(gens, choice_results)
+    _release(runner)
+    return outputs, typicality
+
+
+def _checkpoint_record(
+    checkpoint: Checkpoint,
+    gens: list[GenerationResult],
+    text: dict[str, Any],
+    typicality: list[float],
+    jackknife: Jackknife,
+    seed: int,
+) -> dict[str, Any]:
+    return {
+        "step": checkpoint.step,
+        "model_id": checkpoint.model_id,
+        "model_key": checkpoint.key,
+        "finish_reasons": {
+            reason: sum(r.finish_reason == reason for r in gens) for reason in ("stop", "length")
+        },
+        "examples": [r.text for r in gens[:3]],
+        "metrics": {
+            "attributes": ev.attribute_findings([r.text for r in gens], jackknife, seed),
+            "text": text,
+            "typicality": mean_summary(typicality, jackknife, "log-prob per token under the base"),
+        },
+    }
+
+
+def run_lab(
+    runner: Runner, store: Store, out_dir: Path, config: LabConfig, progress: bool = True
+) -> dict[str, Any]:
+    """Run (or resume) the lab; store and return its findings."""
+    from personascope.lab.train import train
+    from personascope.metrics.embedding import Embedder
+    from personascope.models.hf_convert import converted_folder, folder_for, is_complete
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stages = Stages()
+    jackknife = Jackknife(seed=config.seed)
+    options = {"n_threads": config.threads} if config.threads else {}
+    base_spec = resolve(f"llamacpp/{config.base}", **options)
+    train_frames = get_frames(config.train_frames)
+    heldout = get_frames(config.heldout_frames)
+    settings = sampler(config.temperature, config.max_tokens)
+
+    with stages.stage("convert"):
+        if config.threads:
+            import torch
+
+            torch.set_num_threads(config.threads)
+        hf_spec = resolve(f"hf/{config.base}")
+        if progress and not is_complete(folder_for(hf_spec)):
+            print(
+                f"converting {config.base} to safetensors (once per machine, 1-2 minutes)",
+                file=sys.stderr,
+                flush=True,
+            )
+        model_dir = converted_folder(hf_spec)
+
+    with stages.stage("sample"):
+        requests = sampling_requests(train_frames, config.samples_per_frame, config.seed, settings)
+        results = runner.run(base_spec, requests, label="lab: base-model samples")
+        _release(runner)
+
+    with stages.stage("score"):
+        data = _pair_data(config, train_frames, requests, results, jackknife)
+        with (out_dir / "pairs.jsonl").open("w", encoding="utf-8") as handle:
+            for pair in data.pairs:
+                handle.write(json.dumps(pair.record(), ensure_ascii=False) + "\n")
+
+    with stages.stage("train"):
+        train_dir = out_dir / "train" / digest([data.rows, config.training_settings()])[:16]
+        trained = train(model_dir, data.rows, train_dir, config, progress)
+
+    with stages.stage("register"):
+        record = {
+            "reward": config.reward,
+            "pairing": config.pairing,
+            "n_pairs": len(data.pairs),
+            "pairs_sha256": digest(data.rows),
+            "run_dir": str(out_dir.resolve()),
+            "run_id": runner.run_id,
+            **config.training_settings(),
+        }
+        registered = {
+            step: register(
+                config.checkpoint_name(step), config.base, folder, step, config.name_tag, record
+            )
+            for step, folder in sorted(trained.adapters.items())
+        }
+        for checkpoint in registered.values():
+            lora_gguf(checkpoint)
+
+    eval_requests = sampling_requests(heldout, config.eval_samples_per_frame, config.seed, settings)
+    with stages.stage("evaluate"):
+        outputs, typicality = _evaluate(runner, registered, eval_requests, base_spec, options)
+
+    with stages.stage("analyse"):
+        texts = ev.matched_text_metrics(
+            {s: [r.text for r in g] for s, g in outputs.items()}, jackknife, Embedder(store)
+        )
+        checkpoints = [
+            _checkpoint_record(c, outputs[s], texts[s], typicality[s], jackknife, config.seed)
+            for s, c in registered.items()
+        ]
+
+    findings = {
+        "tag": config.name_tag,
+        "base_model": base_spec.model_id,
+        "base_key": base_spec.key,
+        "reward": {"name": data.reward.name, "description": data.reward.description},
+        "pairing": {"name": config.pairing, "length_tolerance_words": config.length_tolerance},
+        "data": {
+            "train_frames": [f.template.id for f in train_frames],
+            "heldout_frames": [f.template.id for f in heldout],
+            "samples_per_frame": config.samples_per_frame,
+            "sample_seeds": [config.seed, config.seed + config.samples_per_frame - 1],
+            "sampler": {**asdict(settings), "stop": list(settings.stop)},
+            "counts": data.counts,
+            "n_pairs": len(data.pairs),
+            "length_confound": data.confound,
+        },
+        "training": {
+            **config.training_settings(),
+            "schedule": list(config.schedule),
+            "lr_scheduler": "constant",
+            "lora_dropout": 0.0,
+            "reference": "the base model (adapter disabled)",
+            "loss": "DPO sigmoid (Rafailov et al. 2023)",
+            "dir": str(train_dir),
+            "resumed_from_step": trained.resumed_from,
+            "steps_run_now": trained.steps_run,
+            "seconds_per_step": trained.seconds_per_step,
+            "log": trained.log,
+        },
+        "evaluation": {
+            "frames": [f.template.id for f in heldout],
+            "samples_per_frame": config.eval_samples_per_frame,
+            "seeds": [config.seed, config.seed + config.eval_samples_per_frame - 1],
+            "same_requests_for_every_checkpoint": True,
+            "jackknife": {"groups": jackknife.groups, "seed": jackknife.seed},
+        },
+        "checkpoints": checkpoints,
+        "curves": curves(checkpoints),
+        "stages": stages.records,
+        "config": config.record(),
+        "terms": GEMMA_TERMS,
+    }
+    store.put_finding(STUDY, "summary", findings, runner.run_id)
+    return findings
