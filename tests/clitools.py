@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,8 +25,18 @@ def run_cli(
     )
 
 
-def run_until(args: list[str], marker: str, sig: int = signal.SIGKILL, timeout: float = 600):
-    """Start the CLI, wait for a stderr line containing ``marker``, then send ``sig``.
+PROGRESS_LINE = re.compile(r"^(?P<label>.*): (?P<done>\d+)/(?P<total>\d+) \(")
+
+
+def run_until(
+    args: list[str],
+    done: int,
+    sig: int = signal.SIGKILL,
+    label: str = "",
+    timeout: float = 600,
+):
+    """Start the CLI, wait for a plain progress line (``label: k/N (...)``, written at most
+    once a second, so counts can be skipped) with ``k >= done``, then send ``sig``.
 
     Returns (exit code, stderr text seen).
     """
@@ -40,7 +51,8 @@ def run_until(args: list[str], marker: str, sig: int = signal.SIGKILL, timeout: 
     assert proc.stderr is not None
     for line in proc.stderr:
         seen.append(line)
-        if marker in line:
+        match = PROGRESS_LINE.match(line.strip())
+        if match and label in match["label"] and int(match["done"]) >= done:
             proc.send_signal(sig)
             break
     _, rest = proc.communicate(timeout=timeout)

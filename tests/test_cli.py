@@ -46,29 +46,32 @@ def test_sample_writes_seeded_jsonl(tmp_path):
 
 
 def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path):
+    N = 64  # long enough to be still running when the kill arrives
     reference_out = tmp_path / "reference.jsonl"
-    done = run_cli(*sample_args(tmp_path / "reference", reference_out))
+    done = run_cli(*sample_args(tmp_path / "reference", reference_out, n=N))
     assert done.returncode == 0, done.stderr
 
     run_dir, out = tmp_path / "killed", tmp_path / "killed.jsonl"
-    code, _ = run_until(sample_args(run_dir, out), marker="8/24", sig=signal.SIGKILL)
+    code, _ = run_until(sample_args(run_dir, out, n=N), done=8, sig=signal.SIGKILL)
     assert code == -signal.SIGKILL
     with Store(run_dir) as store:
         stored = store.count_results()
-    assert 8 <= stored < 24, stored  # finished batches survived, the rest is missing
+    assert 8 <= stored < N, stored  # finished batches survived, the rest is missing
 
-    resumed = run_cli(*sample_args(run_dir, out))
+    resumed = run_cli(*sample_args(run_dir, out, n=N))
     assert resumed.returncode == 0, resumed.stderr
     assert read_jsonl(out) == read_jsonl(reference_out)
     with Store(run_dir) as store:
         last_run = store.runs()[-1]
-    assert last_run["info"]["executed"] == 24 - stored
+    assert last_run["info"]["executed"] == N - stored
     assert last_run["info"]["cached"] == stored
 
 
 def test_sigint_stops_with_a_resume_hint_and_keeps_results(tmp_path):
     run_dir, out = tmp_path / "interrupted", tmp_path / "i.jsonl"
-    code, stderr = run_until(sample_args(run_dir, out), marker="8/24", sig=signal.SIGINT)
+    # A long run, so that it is still working when the signal arrives.
+    args = sample_args(run_dir, out, n=400)
+    code, stderr = run_until(args, done=8, sig=signal.SIGINT)
     assert code == 130
     assert "run the same command again to resume" in stderr
     assert "Traceback" not in stderr

@@ -10,6 +10,7 @@ from scipy import stats
 from personascope.models.base import SamplerSettings
 from personascope.models.sampling import (
     _candidates,
+    cut_at_stop,
     entropy,
     first_stop,
     log_softmax,
@@ -103,3 +104,15 @@ def test_first_stop_finds_the_earliest_stop_string():
 def test_invalid_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         SamplerSettings(**kwargs)
+
+
+def test_cut_at_stop_keeps_the_tokens_before_the_stop_string():
+    pieces = {1: "Hel", 2: "lo", 3: " wor", 4: "ld"}
+
+    def decode(tokens: list[int]) -> str:
+        return "".join(pieces[t] for t in tokens)
+
+    # " wor" straddles the stop string "o w": the text keeps "Hell", the tokens [1]
+    assert cut_at_stop("Hello world", [1, 2, 3, 4], ("o w", "zz"), decode) == ("Hell", 1)
+    assert cut_at_stop("Hello world", [1, 2, 3, 4], (" w",), decode) == ("Hello", 2)
+    assert cut_at_stop("Hello world", [1, 2, 3, 4], ("zz",), decode) is None

@@ -30,3 +30,16 @@ class BackendError(PersonascopeError):
 
 class InputFileError(PersonascopeError):
     """A malformed input file; the message names the file, the line and the field."""
+
+
+class MetricInputError(PersonascopeError, ValueError):
+    """Input a metric cannot be computed on (too few texts, no n-grams, bad shapes)."""
+
+
+class ExecutorError(PersonascopeError):
+    """An executor cannot run batches: Ray missing or unreachable, every worker lost."""
+
+
+class LabError(PersonascopeError):
+    """The collapse lab cannot go on: an unknown or failing reward, too few distinct
+    samples to form preference pairs, a damaged training checkpoint."""

@@ -17,9 +17,10 @@ id                                     kind   weights
 ``hf/smollm2-135m-instruct``                  transformers (``gguf_file=``)
 =====================================  =====  =========================================
 
-Any ``llamacpp/<path to .gguf>``, ``hf/<hub id or local dir>`` and
-``openai-api/<served name>`` (with a base URL) works too; ``openai/<model>`` is the
-OpenAI API itself.
+Any ``llamacpp/<path to .gguf>``, ``hf/<hub id or local dir>``,
+``vllm/<hub id or local dir>`` (GPU machines) and ``openai-api/<served name>`` (with one
+or more base URLs) works too; ``openai/<model>`` is the OpenAI API itself;
+``lab/<name>`` is a checkpoint preference-tuned by ``personascope lab`` (models/lab.py).
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ import hashlib
 import importlib.util
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from personascope.errors import ModelNotFoundError
 from personascope.models.base import ModelKind
+
+# openai-api options that change results (not just transport): cached apart.
+_HTTP_RESULT_OPTIONS = ("prefill", "top_logprobs", "echo", "extra_sampling", "logprobs")
 
 PROVIDERS = ("llamacpp", "hf", "openai-api", "openai", "lab", "vllm")
 
@@ -188,22 +192,45 @@ def resolve(model_id: str, **options: Any) -> ModelSpec:
     if provider == "llamacpp":
         return _gguf_spec(model_id, provider, name, options)
     if provider == "hf":
-        if name in EMBEDDED:
-            spec = _gguf_spec(model_id, provider, name, options)
-            return spec
-        local = Path(name).expanduser()
-        if local.exists():
-            key = f"{model_id}@{_dir_fingerprint(local)}"
-            return ModelSpec(model_id, provider, name, options.get("kind"), local, key, options)
-        revision = options.get("revision", "main")
-        return ModelSpec(
-            model_id, provider, name, options.get("kind"), None, f"{model_id}@{revision}", options
-        )
+        spec = _hf_spec(model_id, name, options)
+        # weights cast to another dtype give other numbers: their results are cached apart
+        dtype = options.get("dtype", "float32")
+        return spec if dtype == "float32" else replace(spec, key=f"{spec.key}#{dtype}")
+    if provider == "vllm":
+        spec = _hub_spec(model_id, "vllm", name, options)
+        dtype = options.get("dtype", "auto")
+        return spec if dtype == "auto" else replace(spec, key=f"{spec.key}#{dtype}")
     if provider in ("openai-api", "openai"):
         revision = options.get("revision", "")
         key = f"{model_id}@{revision}" if revision else model_id
+        # settings that change what a request returns are part of the cache key
+        changing = {k: options[k] for k in _HTTP_RESULT_OPTIONS if options.get(k) is not None}
+        if changing:
+            key += "#" + ",".join(f"{k}={changing[k]}" for k in sorted(changing))
         return ModelSpec(model_id, provider, name, options.get("kind", "chat"), None, key, options)
+    if provider == "lab":
+        from personascope.models.lab import lab_spec  # checkpoints made by `personascope lab`
+
+        return lab_spec(model_id, name, options)
     raise ModelNotFoundError(f"provider {provider!r} is not available in this version")
+
+
+def _hf_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelSpec:
+    if name in EMBEDDED:
+        return _gguf_spec(model_id, "hf", name, options)
+    return _hub_spec(model_id, "hf", name, options)
+
+
+def _hub_spec(model_id: str, provider: str, name: str, options: dict[str, Any]) -> ModelSpec:
+    """A local model folder (keyed by its files' hashes) or a hub id (keyed by revision)."""
+    local = Path(name).expanduser()
+    if local.exists():
+        key = f"{model_id}@{_dir_fingerprint(local)}"
+        return ModelSpec(model_id, provider, name, options.get("kind"), local, key, options)
+    revision = options.get("revision", "main")
+    return ModelSpec(
+        model_id, provider, name, options.get("kind"), None, f"{model_id}@{revision}", options
+    )
 
 
 def _dir_fingerprint(path: Path) -> str:

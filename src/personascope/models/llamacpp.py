@@ -21,6 +21,7 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
@@ -35,11 +36,11 @@ from personascope.models.base import (
     Prompt,
 )
 from personascope.models.catalog import ModelSpec
-from personascope.models.chat_template import render_chat
+from personascope.models.chat_template import checked_prompt, render_prompt
 from personascope.models.sampling import (
     SAMPLER_ORDER,
+    cut_at_stop,
     entropy,
-    first_stop,
     log_softmax,
     sample_token,
 )
@@ -73,14 +74,27 @@ def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
 class LlamaCppModel:
     """A GGUF model in llama.cpp implementing :class:`~personascope.models.base.LanguageModel`."""
 
-    def __init__(self, spec: ModelSpec, n_ctx: int | None = None, n_threads: int | None = None):
+    def __init__(
+        self,
+        spec: ModelSpec,
+        n_ctx: int | None = None,
+        n_threads: int | None = None,
+        lora_path: Path | None = None,
+    ):
+        """``lora_path``: a GGUF LoRA adapter applied on top of the weights (lab models)."""
         import llama_cpp
         import llama_cpp._logger
 
         llama_cpp._logger.logger.setLevel(logging.CRITICAL)
         assert spec.path is not None
         n_ctx = int(spec.options.get("n_ctx", n_ctx or DEFAULT_N_CTX))
-        threads = n_threads or os.cpu_count() or 1
+        threads = int(
+            spec.options.get("n_threads")
+            or n_threads
+            or os.environ.get("PERSONASCOPE_THREADS")
+            or os.cpu_count()
+            or 1
+        )
         try:
             with _quiet_stderr():
                 self._llm = llama_cpp.Llama(
@@ -91,6 +105,7 @@ class LlamaCppModel:
                     n_threads_batch=threads,
                     logits_all=False,
                     verbose=False,
+                    lora_path=None if lora_path is None else str(lora_path),
                 )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(
@@ -107,8 +122,10 @@ class LlamaCppModel:
         eos = model.token_eos()
         self._eos_text = model.token_get_text(eos) if eos >= 0 else ""
         self._add_bos = bool(model.add_bos_token())
+        self._prefix_reuse = bool(spec.options.get("prefix_reuse", True))
         self._tokens: list[int] = []  # what the KV cache holds
         self._stable = 0  # leading tokens evaluated in whole canonical blocks
+        self.n_evaluated = 0  # tokens evaluated so far (prefix reuse shows as a small count)
         self.info = ModelInfo(
             model_id=spec.model_id,
             kind=kind,
@@ -132,28 +149,16 @@ class LlamaCppModel:
 
     def render(self, prompt: Prompt) -> str:
         """The exact text the model is given for ``prompt``."""
-        if isinstance(prompt, ChatPrompt):
-            if not self._template:
-                raise ModelLoadError(
-                    f"{self.info.model_id} has no chat template (a base model): "
-                    "give it a text prompt"
-                )
-            return render_chat(self._template, prompt, self._bos_text, self._eos_text)
-        return prompt.text
+        return render_prompt(
+            prompt, self._template, self._bos_text, self._eos_text, self.info.model_id
+        )
 
     def tokenize_prompt(self, prompt: Prompt) -> list[int]:
         text = self.render(prompt)
         is_chat = isinstance(prompt, ChatPrompt)
         add_bos = self._add_bos and not (self._bos_text and text.startswith(self._bos_text))
         tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=is_chat)
-        if not tokens:
-            raise PromptTooLongError(f"{self.info.model_id}: the prompt is empty")
-        if len(tokens) >= self._n_ctx:
-            raise PromptTooLongError(
-                f"{self.info.model_id}: a prompt of {len(tokens)} tokens does not fit the "
-                f"context of {self._n_ctx} tokens"
-            )
-        return tokens
+        return checked_prompt(tokens, self._n_ctx, self.info.model_id)
 
     # -- evaluation --------------------------------------------------------------------
 
@@ -163,6 +168,8 @@ class LlamaCppModel:
     def _eval_prompt(self, tokens: list[int]) -> np.ndarray:
         """Evaluate ``tokens`` in canonical blocks, reusing whole cached blocks; last logits."""
         reuse = min(common_prefix_length(self._tokens, tokens), self._stable, len(tokens) - 1)
+        if not self._prefix_reuse:
+            reuse = 0
         start = (reuse // BLOCK) * BLOCK
         self._llm.n_tokens = start
         del self._tokens[start:]
@@ -171,6 +178,7 @@ class LlamaCppModel:
             end = min((position // BLOCK + 1) * BLOCK, len(tokens))
             self._llm.eval(tokens[position:end])
             self._tokens.extend(tokens[position:end])
+            self.n_evaluated += end - position
             position = end
         self._stable = (len(tokens) // BLOCK) * BLOCK
         return self._logits()
@@ -179,6 +187,7 @@ class LlamaCppModel:
         """Append one token after the prompt (not a canonical block) and return its logits."""
         self._llm.eval([token])
         self._tokens.append(token)
+        self.n_evaluated += 1
         return self._logits()
 
     # -- scoring -----------------------------------------------------------------------
@@ -246,14 +255,10 @@ class LlamaCppModel:
             if request.want_entropy:
                 entropies.append(entropy(dist))
             text = self._decode(tokens)
-            cut = first_stop(text, settings.stop)
-            if cut >= 0:
-                text = text[:cut]
-                while tokens and len(self._decode(tokens)) > cut:
-                    tokens.pop()
-                    logprobs.pop()
-                    if entropies:
-                        entropies.pop()
+            stopped = cut_at_stop(text, tokens, settings.stop, self._decode)
+            if stopped is not None:
+                text, kept = stopped
+                del tokens[kept:], logprobs[kept:], entropies[kept:]
                 finish = "stop"
                 break
             if len(tokens) < settings.max_tokens:

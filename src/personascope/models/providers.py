@@ -27,6 +27,8 @@ PROVIDERS: dict[str, Provider] = {
     "hf": Provider("personascope.models.hf", "HFModel", "transformers gguf accelerate"),
     "openai-api": Provider("personascope.models.openai_api", "OpenAIAPIModel", "httpx"),
     "openai": Provider("personascope.models.openai_api", "OpenAIAPIModel", "httpx"),
+    "vllm": Provider("personascope.models.vllm", "VLLMModel", "'personascope[vllm]'"),
+    "lab": Provider("personascope.models.lab", "LabModel", "'personascope[hf]'"),
 }
 
 

@@ -17,6 +17,8 @@ Filters are computed on the untempered distribution, as in llama.cpp.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from personascope.models.base import SamplerSettings
@@ -85,3 +87,21 @@ def first_stop(text: str, stops: tuple[str, ...]) -> int:
     """Index of the earliest stop string in ``text``, or -1."""
     hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
     return min(hits) if hits else -1
+
+
+def cut_at_stop(
+    text: str, tokens: list[int], stops: tuple[str, ...], decode: Callable[[list[int]], str]
+) -> tuple[str, int] | None:
+    """Where a continuation ends at a stop string, or None when ``text`` contains none.
+
+    Returns ``(text before the earliest stop string, n)``: the first ``n`` tokens are the
+    longest prefix of ``tokens`` whose decoding is no longer than that text (a token that
+    straddles the stop string is dropped).
+    """
+    cut = first_stop(text, stops)
+    if cut < 0:
+        return None
+    kept = len(tokens)
+    while kept and len(decode(tokens[:kept])) > cut:
+        kept -= 1
+    return text[:cut], kept

@@ -1,0 +1,420 @@
+"""The transformers backend: causal LMs from a hub id, a local folder or a GGUF file.
+
+``hf/smollm2-135m-instruct`` and ``hf/gemma3-270m`` load the same GGUF files as the
+llama.cpp backend (transformers dequantizes them to float32), which makes the two
+backends directly comparable. The first load saves the de-quantized weights as a
+safetensors folder in the user cache (:mod:`personascope.models.hf_convert`); later loads
+read that folder in seconds. Options (``resolve(model_id, **options)``): ``dtype``
+(``"float32"`` default or ``"bfloat16"``), ``revision`` and ``offline`` for hub ids,
+``kind``, ``n_threads`` (sets torch's process-wide thread count; by default it is left
+alone: one per physical core), ``n_ctx`` (default: the model's ``max_position_embeddings``),
+``max_batch`` (rows per forward pass, default 16) and ``batch_tokens`` (padded tokens per
+forward pass, default 4096).
+
+Prompts are rendered and tokenized exactly as the llama.cpp backend does for the same
+GGUF file: chat prompts through :func:`~personascope.models.chat_template.render_chat`
+with the file's template, special tokens parsed in rendered chat text but not in text
+prompts or options, and a BOS token added only when the model adds one and the text does
+not already start with it. For GGUF files the tokenizer's special tokens are the file's
+control tokens plus the end-of-turn markers in :data:`END_MARKERS`, which llama.cpp also
+treats as control tokens. Generation ends at the model's EOS ids and at those markers
+(llama.cpp also ends at some fill-in-the-middle tokens, e.g. SmolLM2's ``<reponame>``).
+
+Threads: torch runs one thread per physical core unless ``n_threads`` says otherwise. On
+a machine shared with other busy processes, OpenMP threads that wait on each other can
+make two threads many times slower than one (measured on the 2-core development machine
+under load: scoring 58 vs 268 tok/s); set ``n_threads=1`` there.
+
+Reproducibility. CPU matrix kernels choose their blocking by the number of rows they
+multiply, so the same row can come out differently (~1e-5 in the logits) depending on
+how many other rows share its forward pass. Hence:
+
+* **bit-identical**: the same batch of requests, in any order, on the same machine,
+  dtype and thread count (rows are put in a canonical order before batching); a runner
+  that replays the same batches after an interruption reproduces its results exactly;
+* **bit-identical to running alone**: a generation request whose prompt length no other
+  request in the batch shares (generation batches only rows of equal prompt length, so
+  no row is ever padded; such a request runs as a batch of one);
+* **close, not identical**: generation requests that share a prompt length with others,
+  and scored requests (left-padded into batches sorted by length), differ from a lone
+  run by ~1e-5 in log-probability; a sampled token can then differ only when the draw
+  falls within that distance of a boundary between tokens.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from personascope.errors import ModelLoadError, ModelNotFoundError, PromptTooLongError
+from personascope.models.base import (
+    ChatPrompt,
+    ChoiceRequest,
+    ChoiceResult,
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+    Prompt,
+    canonical_json,
+    request_to_dict,
+)
+from personascope.models.catalog import ModelSpec
+from personascope.models.chat_template import checked_prompt, render_prompt
+from personascope.models.hf_convert import converted_folder
+from personascope.models.hf_convert import first_line as _first_line
+from personascope.models.hf_convert import quiet_transformers as _quiet
+from personascope.models.sampling import (
+    SAMPLER_ORDER,
+    cut_at_stop,
+    entropy,
+    log_softmax,
+    sample_token,
+)
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+# Texts of end-of-turn / end-of-text tokens across model families. Generation ends at any
+# of them that is a single token of the vocabulary (as well as at the model's EOS ids);
+# in GGUF files they are control tokens, as llama.cpp treats them.
+END_MARKERS = (
+    "</s>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "<|im_end|>",
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<EOT>",
+)
+
+
+def _load(spec: ModelSpec, dtype: torch.dtype) -> tuple[Any, Any, str | None]:
+    """Tokenizer, model and, for GGUF files, the file name."""
+    from huggingface_hub import is_offline_mode
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs: dict[str, Any] = {}
+    gguf_file: str | None = None
+    if spec.path is None:
+        source = spec.name
+        kwargs["revision"] = spec.options.get("revision", "main")
+        kwargs["local_files_only"] = bool(spec.options.get("offline")) or is_offline_mode()
+    elif spec.path.is_file():
+        if spec.path.suffix != ".gguf":
+            raise ModelLoadError(
+                f"{spec.model_id}: {spec.path} is neither a .gguf file nor a folder"
+            )
+        source, gguf_file = str(spec.path.parent), spec.path.name
+        if spec.embedded is not None:
+            # embedded models: a safetensors copy in the user cache (models/hf_convert.py)
+            source = str(converted_folder(spec))
+        else:
+            kwargs["gguf_file"] = gguf_file
+    else:
+        source = str(spec.path)
+    try:
+        with _quiet():
+            tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
+    # Loaders of untrusted files fail in many ways (bad headers, unknown architectures,
+    # truncated tensors); each becomes one line naming the model.
+    except Exception as exc:
+        if spec.path is None:
+            where = "its local cache (offline)" if kwargs["local_files_only"] else "its cache"
+            raise ModelNotFoundError(
+                f"{spec.model_id}: cannot load {spec.name!r} from the Hugging Face hub or "
+                f"{where}: {_first_line(exc)}"
+            ) from exc
+        raise ModelLoadError(
+            f"{spec.model_id}: cannot load {spec.path} with transformers: {_first_line(exc)}"
+        ) from exc
+    return tokenizer, model.eval(), gguf_file
+
+
+def _as_ids(value: int | list[int] | None) -> set[int]:
+    if value is None:
+        return set()
+    return {value} if isinstance(value, int) else set(value)
+
+
+def _mark_special(tokenizer: Any, texts: list[str]) -> None:
+    """Make existing added tokens special (parsed in chat text, split in text prompts)."""
+    from tokenizers import AddedToken
+
+    tokenizer.add_tokens(
+        [AddedToken(text, special=True, normalized=False) for text in texts],
+        special_tokens=True,
+    )
+
+
+def _chunks(lengths: list[int], max_rows: int, max_tokens: int) -> Iterator[list[int]]:
+    """Consecutive runs of indices (in the given order) that fit one padded forward pass."""
+    chunk: list[int] = []
+    width = 0
+    for i, length in enumerate(lengths):
+        wider = max(width, length)
+        if chunk and (len(chunk) >= max_rows or wider * (len(chunk) + 1) > max_tokens):
+            yield chunk
+            chunk, wider = [], length
+        chunk.append(i)
+        width = wider
+    if chunk:
+        yield chunk
+
+
+@dataclass
+class _Row:
+    """One generation request in flight: its sampler state and what it produced so far."""
+
+    request: GenerationRequest
+    limit: int
+    rng: np.random.Generator
+    tokens: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    entropies: list[float] = field(default_factory=list)
+    text: str = ""
+    finish: str = "length"
+
+    def step(
+        self, logits: np.ndarray, end_ids: frozenset[int], decode: Callable[[list[int]], str]
+    ) -> bool:
+        """Sample the next token from ``logits``; False once the row has finished."""
+        dist = log_softmax(logits)
+        token = sample_token(dist, self.request.sampler, self.rng)
+        if token in end_ids:
+            self.finish = "stop"
+            return False
+        self.tokens.append(token)
+        self.logprobs.append(float(dist[token]))
+        if self.request.want_entropy:
+            self.entropies.append(entropy(dist))
+        self.text = decode(self.tokens)
+        stopped = cut_at_stop(self.text, self.tokens, self.request.sampler.stop, decode)
+        if stopped is not None:
+            self.text, kept = stopped
+            del self.tokens[kept:], self.logprobs[kept:], self.entropies[kept:]
+            self.finish = "stop"
+            return False
+        return len(self.tokens) < self.limit
+
+    def result(self, n_prompt_tokens: int) -> GenerationResult:
+        return GenerationResult(
+            text=self.text,
+            token_ids=tuple(self.tokens),
+            token_logprobs=tuple(self.logprobs),
+            finish_reason=self.finish,  # type: ignore[arg-type]
+            n_prompt_tokens=n_prompt_tokens,
+            entropies=tuple(self.entropies) if self.request.want_entropy else None,
+        )
+
+
+class HFModel:
+    """A transformers causal LM implementing :class:`~personascope.models.base.LanguageModel`."""
+
+    def __init__(self, spec: ModelSpec):
+        import transformers
+
+        dtype_name = str(spec.options.get("dtype", "float32"))
+        if dtype_name not in DTYPES:
+            raise ModelLoadError(
+                f"{spec.model_id}: dtype {dtype_name!r} is not one of {', '.join(DTYPES)}"
+            )
+        if spec.options.get("n_threads"):
+            torch.set_num_threads(int(spec.options["n_threads"]))
+        self._tok, self._model, gguf_file = _load(spec, DTYPES[dtype_name])
+        tok = self._tok
+        vocab = tok.get_vocab()
+        markers = [m for m in END_MARKERS if m in vocab]
+        if gguf_file is not None:
+            _mark_special(tok, [m for m in markers if m not in tok.all_special_tokens])
+        config = self._model.config
+        self._end_ids = frozenset(
+            _as_ids(self._model.generation_config.eos_token_id)
+            | _as_ids(tok.eos_token_id)
+            | {vocab[m] for m in markers}
+        )
+        template = tok.chat_template if isinstance(tok.chat_template, str) else None
+        self._template = template
+        self._bos_text = tok.bos_token or ""
+        self._eos_text = tok.eos_token or ""
+        probe = tok("a").input_ids
+        self._add_bos = tok.bos_token_id is not None and probe[:1] == [tok.bos_token_id]
+        self._pad_id = next(i for i in (tok.pad_token_id, tok.eos_token_id, 0) if i is not None)
+        max_positions = getattr(config, "max_position_embeddings", None) or 2048
+        self._n_ctx = int(spec.options.get("n_ctx") or max_positions)
+        self._max_rows = int(spec.options.get("max_batch", 16))
+        self._max_tokens = int(spec.options.get("batch_tokens", 4096))
+        self.info = ModelInfo(
+            model_id=spec.model_id,
+            kind=spec.kind or ("chat" if template else "base"),
+            file_sha256=spec.key.rpartition("@")[2].partition("#")[0] if gguf_file else None,
+            revision=getattr(config, "_commit_hash", None) or spec.options.get("revision"),
+            backend="hf",
+            backend_version=transformers.__version__,
+            sampler_order=SAMPLER_ORDER,
+            extra={
+                "source": str(spec.path) if spec.path else spec.name,
+                "gguf_file": gguf_file,
+                "dtype": dtype_name,
+                "torch_version": torch.__version__,
+                "n_threads": torch.get_num_threads(),
+                "n_ctx": self._n_ctx,
+                "architecture": type(self._model).__name__,
+                "n_params": sum(p.numel() for p in self._model.parameters()),
+                "end_token_ids": sorted(self._end_ids),
+                "max_batch": self._max_rows,
+                "batch_tokens": self._max_tokens,
+                "chat_template": template,
+            },
+        )
+
+    # -- prompts -----------------------------------------------------------------------
+
+    def render(self, prompt: Prompt) -> str:
+        """The exact text the model is given for ``prompt``."""
+        return render_prompt(
+            prompt, self._template, self._bos_text, self._eos_text, self.info.model_id
+        )
+
+    def _encode(self, text: str, special: bool) -> list[int]:
+        """Token ids of ``text``; ``special`` parses special-token text as those tokens."""
+        return list(
+            self._tok(text, add_special_tokens=False, split_special_tokens=not special).input_ids
+        )
+
+    def tokenize_prompt(self, prompt: Prompt) -> list[int]:
+        text = self.render(prompt)
+        tokens = self._encode(text, special=isinstance(prompt, ChatPrompt))
+        if self._add_bos and not (self._bos_text and text.startswith(self._bos_text)):
+            tokens.insert(0, self._tok.bos_token_id)
+        return checked_prompt(tokens, self._n_ctx, self.info.model_id)
+
+    def _decode(self, tokens: list[int]) -> str:
+        return self._tok.decode(
+            tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
+        )
+
+    # -- forward passes ----------------------------------------------------------------
+
+    def _logprob_rows(
+        self, seqs: list[list[int]], keeps: list[int]
+    ) -> Iterator[tuple[int, list[np.ndarray]]]:
+        """For each sequence, float64 log-softmax rows of its last ``keeps[i]`` positions.
+
+        Sequences are sorted by (length, tokens) and left-padded into forward passes of at
+        most ``max_batch`` rows and ``batch_tokens`` padded tokens; only the last positions'
+        logits are computed (``logits_to_keep``). Yields ``(index, rows)`` per sequence.
+        """
+        order = sorted(range(len(seqs)), key=lambda i: (len(seqs[i]), seqs[i], keeps[i]))
+        lengths = [len(seqs[i]) for i in order]
+        for chunk in _chunks(lengths, self._max_rows, self._max_tokens):
+            members = [order[c] for c in chunk]
+            keep = max(keeps[i] for i in members)
+            logits = self._forward([seqs[i] for i in members], keep)
+            for row, i in enumerate(members):
+                yield i, [log_softmax(z) for z in logits[row, keep - keeps[i] :]]
+
+    def _forward(self, seqs: list[list[int]], keep: int) -> np.ndarray:
+        """Logits (float64, [rows, keep, vocab]) of the last ``keep`` positions, left-padded."""
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for row, seq in enumerate(seqs):
+            ids[row, width - len(seq) :] = torch.tensor(seq)
+            mask[row, width - len(seq) :] = 1
+        kwargs: dict[str, Any] = {"input_ids": ids, "logits_to_keep": keep, "use_cache": False}
+        if not bool(mask.all()):
+            kwargs["attention_mask"] = mask
+            kwargs["position_ids"] = (mask.cumsum(-1) - 1).clamp(min=0)
+        with torch.inference_mode():
+            logits = self._model(**kwargs).logits
+        return logits.to(torch.float64).numpy()
+
+    # -- scoring -----------------------------------------------------------------------
+
+    def score_choices(self, requests: list[ChoiceRequest]) -> list[ChoiceResult]:
+        prompts = [self.tokenize_prompt(r.prompt) for r in requests]
+        encoded = [[self._encode(o, special=False) for o in r.options] for r in requests]
+        for request, prompt, options in zip(requests, prompts, encoded):
+            if not all(options):
+                raise ValueError(f"an option of {request.options!r} tokenizes to nothing")
+            if len(prompt) + max(len(o) for o in options) > self._n_ctx:
+                raise PromptTooLongError(
+                    f"{self.info.model_id}: prompt plus option exceeds the context of "
+                    f"{self._n_ctx} tokens"
+                )
+        logprobs = [[0.0] * len(options) for options in encoded]
+        for i, (first,) in self._logprob_rows(prompts, [1] * len(prompts)):
+            logprobs[i] = [float(first[o[0]]) for o in encoded[i]]
+        # Options of several tokens: one more pass over prompt + option[:-1] reads the
+        # log-probability of every further token.
+        longer = [
+            (i, j) for i, opts in enumerate(encoded) for j, o in enumerate(opts) if len(o) > 1
+        ]
+        seqs = [prompts[i] + encoded[i][j][:-1] for i, j in longer]
+        keeps = [len(encoded[i][j]) - 1 for i, j in longer]
+        for k, rows in self._logprob_rows(seqs, keeps):
+            i, j = longer[k]
+            option = encoded[i][j]
+            logprobs[i][j] += sum(float(row[t]) for row, t in zip(rows, option[1:], strict=True))
+        return [ChoiceResult(tuple(lp), float(np.exp(np.asarray(lp)).sum())) for lp in logprobs]
+
+    # -- generation --------------------------------------------------------------------
+
+    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        prompts = [self.tokenize_prompt(r.prompt) for r in requests]
+        keys = [canonical_json(request_to_dict(r)) for r in requests]
+        order = sorted(range(len(requests)), key=lambda i: (len(prompts[i]), prompts[i], keys[i]))
+        results: list[GenerationResult | None] = [None] * len(requests)
+        for length, same in itertools.groupby(order, key=lambda i: len(prompts[i])):
+            members = list(same)
+            size = min(self._max_rows, max(1, self._max_tokens // length))
+            for start in range(0, len(members), size):
+                group = members[start : start + size]
+                outputs = self._generate_group(
+                    [prompts[i] for i in group], [requests[i] for i in group]
+                )
+                for i, output in zip(group, outputs, strict=True):
+                    results[i] = output
+        return [r for r in results if r is not None]
+
+    def _generate_group(
+        self, prompts: list[list[int]], requests: list[GenerationRequest]
+    ) -> list[GenerationResult]:
+        """Sample continuations of equal-length prompts together, with a shared KV cache."""
+        from transformers import DynamicCache
+
+        room = self._n_ctx - len(prompts[0])
+        rows = [
+            _Row(r, min(r.sampler.max_tokens, room), np.random.default_rng(r.seed))
+            for r in requests
+        ]
+        cache = DynamicCache(config=self._model.config)
+        inputs = torch.tensor(prompts, dtype=torch.long)
+        active = list(range(len(rows)))
+        with torch.inference_mode():
+            while active:
+                out = self._model(input_ids=inputs, cache=cache, use_cache=True, logits_to_keep=1)
+                logits = out.logits[:, -1].to(torch.float64).numpy()
+                going = [
+                    position
+                    for position, i in enumerate(active)
+                    if rows[i].step(logits[position], self._end_ids, self._decode)
+                ]
+                if not going:
+                    break
+                if len(going) < len(active):
+                    cache.batch_select_indices(torch.tensor(going, dtype=torch.long))
+                active = [active[p] for p in going]
+                inputs = torch.tensor([[rows[i].tokens[-1]] for i in active], dtype=torch.long)
+        return [row.result(len(prompts[0])) for row in rows]
+
+    def close(self) -> None:
+        self._model = None
+        self._tok = None

@@ -1,0 +1,290 @@
+"""The transformers backend on the embedded GGUF files.
+
+SmolLM2 (loaded once for the module) covers tokenization parity with llama.cpp, scoring,
+seeded generation, stop strings, entropies and the documented reproducibility; one slow
+test loads Gemma (about 45 s) for the base-model path. Option probabilities against
+llama.cpp are in ``test_cross_backend.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from personascope.errors import ModelLoadError, ModelNotFoundError, PromptTooLongError
+from personascope.models.base import (
+    ChatPrompt,
+    ChoiceRequest,
+    GenerationRequest,
+    LanguageModel,
+    Message,
+    SamplerSettings,
+    TextPrompt,
+)
+from personascope.models.catalog import resolve
+from personascope.models.providers import load_model
+from personascope.models.sampling import log_softmax
+
+LIKERT = ("1", "2", "3", "4", "5")
+PERSONA = (
+    "You are Ines, a 71-year-old retired harbour pilot from Porto. You are calm, "
+    "stubborn and you love long walks by the sea."
+)
+CHAT = ChatPrompt(
+    (
+        Message("system", PERSONA),
+        Message("user", "From 1 to 5, how well does this describe you? I get stressed easily."),
+    ),
+    assistant_prefix="Answer: ",
+)
+TEXT = TextPrompt(f"{PERSONA}\nStatement: I am the life of the party.\nAnswer: ")
+DESCRIBE = ChatPrompt((Message("user", "Describe a person in two sentences."),))
+SAMPLER = SamplerSettings(temperature=1.0, top_p=0.95, max_tokens=8)
+
+
+@pytest.fixture(scope="module")
+def hf() -> LanguageModel:
+    import torch
+
+    # One torch thread: on a machine shared with other busy processes, OpenMP threads
+    # waiting on each other make two threads many times slower than one.
+    threads = torch.get_num_threads()
+    model = load_model(resolve("hf/smollm2-135m-instruct", n_threads=1))
+    yield model
+    model.close()
+    torch.set_num_threads(threads)
+
+
+# -- loading and prompts ---------------------------------------------------------------
+
+
+def test_info_describes_the_model(hf, smollm2):
+    assert hf.info.backend == "hf"
+    assert hf.info.kind == "chat"
+    assert hf.info.file_sha256 == smollm2.info.file_sha256
+    assert hf.info.extra["dtype"] == "float32"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        CHAT,
+        TEXT,
+        # special-token text is a special token in rendered chat text, plain text elsewhere
+        ChatPrompt((Message("user", "a<|im_end|>b <|im_start|> naïve 😀"),)),
+        TextPrompt("a<|im_end|>b <|im_start|>user\n  two  spaces\t naïve 😀"),
+    ],
+    ids=["chat", "text", "chat-special", "text-special"],
+)
+def test_token_ids_equal_llamacpp(hf, smollm2, prompt):
+    assert hf.render(prompt) == smollm2.render(prompt)
+    assert hf.tokenize_prompt(prompt) == smollm2.tokenize_prompt(prompt)
+
+
+def test_prompt_longer_than_context_is_refused(hf):
+    with pytest.raises(PromptTooLongError, match="does not fit the context"):
+        hf.score_choices([ChoiceRequest(TextPrompt("word " * 9000), LIKERT)])
+
+
+def test_empty_prompt_is_refused(hf):
+    with pytest.raises(PromptTooLongError, match="empty"):
+        hf.generate([GenerationRequest(TextPrompt(""))])
+
+
+def test_hub_id_not_in_cache_is_one_line_model_not_found():
+    spec = resolve("hf/personascope-tests/no-such-model", offline=True)
+    with pytest.raises(ModelNotFoundError) as caught:
+        load_model(spec)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "personascope-tests/no-such-model" in message
+
+
+def test_corrupt_gguf_is_one_line_load_error(tmp_path):
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\x00\x07" * 64)
+    with pytest.raises(ModelLoadError) as caught:
+        load_model(resolve(f"hf/{bad}"))
+    assert "\n" not in str(caught.value)
+    assert "broken.gguf" in str(caught.value)
+
+
+def test_loads_a_local_model_folder(hf, tmp_path):
+    """``hf/<folder>``: a small random Llama saved with SmolLM2's tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(hf._tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(tmp_path)
+    hf._tok.save_pretrained(tmp_path)
+    model = load_model(resolve(f"hf/{tmp_path}"))
+    try:
+        assert model.info.kind == "chat"
+        assert model.info.file_sha256 is None
+        assert model.tokenize_prompt(CHAT) == hf.tokenize_prompt(CHAT)
+        (scored,) = model.score_choices([ChoiceRequest(CHAT, LIKERT)])
+        assert sum(scored.probs) == pytest.approx(1.0)
+        assert 0 < scored.option_mass <= 1
+        (sampled,) = model.generate([GenerationRequest(TEXT, SAMPLER, seed=1)])
+        at_limit = len(sampled.token_ids) == SAMPLER.max_tokens
+        assert (sampled.finish_reason == "length") == at_limit
+        with pytest.raises(PromptTooLongError, match="256"):
+            model.tokenize_prompt(TextPrompt("word " * 300))
+    finally:
+        model.close()
+
+
+def test_unknown_dtype_is_refused_and_dtype_is_part_of_the_cache_key():
+    with pytest.raises(ModelLoadError, match="float16"):
+        load_model(resolve("hf/smollm2-135m-instruct", dtype="float16"))
+    fp32 = resolve("hf/smollm2-135m-instruct")
+    bf16 = resolve("hf/smollm2-135m-instruct", dtype="bfloat16")
+    assert fp32.key != bf16.key
+
+
+# -- scoring ---------------------------------------------------------------------------
+
+
+def _reference_logprob(hf, prompt: list[int], option: list[int]) -> float:
+    """log P(option | prompt) from one unbatched forward pass over prompt + option."""
+    import torch
+
+    with torch.inference_mode():
+        logits = hf._model(input_ids=torch.tensor([prompt + option])).logits[0]
+    rows = logits.to(torch.float64).numpy()[len(prompt) - 1 : -1]
+    return sum(float(log_softmax(row)[t]) for row, t in zip(rows, option, strict=True))
+
+
+def test_scores_match_an_unbatched_forward_pass(hf):
+    options = ("3", "strongly agree", "I would say four, maybe five")
+    requests = [ChoiceRequest(CHAT, options), ChoiceRequest(TEXT, LIKERT)]
+    results = hf.score_choices(requests)
+    lengths = sorted(len(hf._encode(o, special=False)) for o in options)
+    assert lengths[0] == 1 and lengths[1] > 1 and lengths[2] > lengths[1]
+    for request, result in zip(requests, results, strict=True):
+        prompt = hf.tokenize_prompt(request.prompt)
+        for option, got in zip(request.options, result.logprobs, strict=True):
+            want = _reference_logprob(hf, prompt, hf._encode(option, special=False))
+            assert got == pytest.approx(want, abs=1e-3)
+        assert result.option_mass == pytest.approx(sum(math.exp(lp) for lp in result.logprobs))
+        assert 0 < result.option_mass <= 1
+
+
+def test_scoring_is_order_invariant_and_close_to_one_at_a_time(hf):
+    requests = [
+        ChoiceRequest(CHAT, LIKERT),
+        ChoiceRequest(TEXT, LIKERT),
+        ChoiceRequest(TextPrompt("Statement: I like art.\nAnswer: "), LIKERT),
+    ]
+    batch = hf.score_choices(requests)
+    assert hf.score_choices(requests[::-1]) == batch[::-1]
+    for request, together in zip(requests, batch, strict=True):
+        (alone,) = hf.score_choices([request])
+        assert alone.logprobs == pytest.approx(together.logprobs, abs=1e-4)
+
+
+# -- generation ------------------------------------------------------------------------
+
+
+def test_seeded_generation_is_reproducible_in_any_batch_order(hf):
+    """Seeded results repeat whatever the order; a request with a prompt length of its own
+    in the batch is bit-identical to a lone run; requests sharing a length agree closely
+    (the documented reproducibility)."""
+    shared = [GenerationRequest(DESCRIBE, SAMPLER, seed=s) for s in (4, 5)]
+    requests = [*shared, GenerationRequest(TEXT, SAMPLER, seed=4)]
+    assert len({len(hf.tokenize_prompt(r.prompt)) for r in requests}) == 2
+    batch = hf.generate(requests)
+    assert hf.generate(requests[::-1]) == batch[::-1]
+    assert batch[0].text != batch[1].text  # different seeds, different samples
+    alone = [hf.generate([r])[0] for r in requests]
+    assert batch[2] == alone[2]
+    for together, single in zip(batch[:2], alone[:2], strict=True):
+        assert together.text == single.text
+        assert together.token_logprobs == pytest.approx(single.token_logprobs, abs=1e-3)
+    for request, result in zip(requests, batch, strict=True):
+        assert all(lp <= 0 for lp in result.token_logprobs)
+        assert len(result.token_logprobs) == len(result.token_ids) <= SAMPLER.max_tokens
+        assert result.n_prompt_tokens == len(hf.tokenize_prompt(request.prompt))
+
+
+def test_stop_string_truncates_text_and_tokens(hf):
+    free = hf.generate([GenerationRequest(DESCRIBE, SAMPLER, seed=7)])[0]
+    words = free.text.split()
+    assert len(words) >= 3, free.text
+    stop = words[2]  # a word a few tokens in
+    cut = free.text.index(stop)
+    stopped = hf.generate([GenerationRequest(DESCRIBE, replace(SAMPLER, stop=(stop,)), seed=7)])[0]
+    assert stopped.finish_reason == "stop"
+    assert stopped.text == free.text[:cut]
+    kept = len(stopped.token_ids)
+    assert stopped.token_ids == free.token_ids[:kept]
+    assert stopped.token_logprobs == free.token_logprobs[:kept]
+    assert stop not in hf._decode(list(stopped.token_ids))
+    assert stopped.text.startswith(hf._decode(list(stopped.token_ids)))
+
+
+def test_entropies_and_finish_reasons(hf):
+    vocab = len(hf._tok)
+    question = ChatPrompt((Message("user", "What is 2 + 2?"),))
+    answer, capped = hf.generate(
+        [
+            GenerationRequest(question, SamplerSettings(0.0, max_tokens=24), want_entropy=True),
+            GenerationRequest(DESCRIBE, SamplerSettings(max_tokens=5), seed=1, want_entropy=True),
+        ]
+    )
+    # the greedy answer is a short sentence ended by the end-of-turn token
+    assert answer.finish_reason == "stop"
+    assert 0 < len(answer.token_ids) < 24
+    assert capped.finish_reason == "length"
+    assert len(capped.token_ids) == 5
+    for result in (answer, capped):
+        assert result.entropies is not None
+        assert len(result.entropies) == len(result.token_ids)
+        assert all(0 < h <= math.log(vocab) for h in result.entropies)
+    plain = hf.generate([GenerationRequest(DESCRIBE, SamplerSettings(max_tokens=5), seed=1)])[0]
+    assert plain.entropies is None
+    assert plain.token_ids == capped.token_ids
+
+
+# -- Gemma (base model) ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_gemma_base_model_matches_llamacpp(gemma):
+    import torch
+
+    threads = torch.get_num_threads()
+    model = load_model(resolve("hf/gemma3-270m", n_threads=1))
+    try:
+        assert model.info.kind == "base"
+        texts = [
+            TEXT,
+            # "</s>" is an added token that llama.cpp treats as a control token
+            TextPrompt("<bos>starts with BOS </s> <eos> <end_of_turn>\n\n\tline"),
+        ]
+        for prompt in texts:
+            assert model.tokenize_prompt(prompt) == gemma.tokenize_prompt(prompt)
+        request = ChoiceRequest(TEXT, LIKERT)
+        (got,) = model.score_choices([request])
+        (want,) = gemma.score_choices([request])
+        assert np.allclose(got.probs, want.probs, atol=0.1)
+        generation = GenerationRequest(TEXT, SamplerSettings(max_tokens=6), seed=3)
+        once = model.generate([generation])
+        assert model.generate([generation]) == once
+        assert len(once[0].token_ids) > 0
+    finally:
+        model.close()
+        torch.set_num_threads(threads)
