@@ -25,7 +25,8 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1100px;
        padding: 1.5rem; color: #1d2430; line-height: 1.45; }
 h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 2px solid #dde3ea; padding-bottom: .3rem;
      margin-top: 2.5rem; }
-table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem;
+        display: block; max-width: 100%; overflow-x: auto; }
 th, td { border: 1px solid #d5dbe3; padding: .3rem .55rem; text-align: left;
          vertical-align: top; }
 th { background: #f1f4f8; } caption { text-align: left; font-weight: 600; padding: .3rem 0; }
@@ -84,26 +85,22 @@ def _sections(store: Store) -> list[Section]:
     return [renderer(study)(by_study[study]) for study in order]
 
 
-def _verdict(sections: list[Section]) -> Markup:
+def _verdict_cells(sections: list[Section]) -> dict[str, dict[str, str]]:
+    """Model id -> verdict column -> cell text, gathered from the sections' headlines."""
+    cells: dict[str, dict[str, str]] = {}
+    for section in sections:
+        for model_id, headline in section.headline.items():
+            row = cells.setdefault(model_id, {})
+            row.update({k: v for k, v in headline.items() if k not in row and v is not None})
+    return cells
+
+
+def _verdict(cells: dict[str, dict[str, str]]) -> Markup:
     columns: list[str] = []
-    models: list[str] = []
-    for section in sections:
-        for model_id, cells in section.headline.items():
-            models += [model_id] if model_id not in models else []
-            columns += [c for c in cells if c not in columns]
-    rows = [
-        [model_id, *(_cell(sections, model_id, column) for column in columns)]
-        for model_id in models
-    ]
+    for row in cells.values():
+        columns += [c for c in row if c not in columns]
+    rows = [[model_id, *(row.get(c, "-") for c in columns)] for model_id, row in cells.items()]
     return table(["model", *columns], rows)
-
-
-def _cell(sections: list[Section], model_id: str, column: str) -> str:
-    for section in sections:
-        value = section.headline.get(model_id, {}).get(column)
-        if value is not None:
-            return value
-    return "-"
 
 
 def _provenance(store: Store) -> list[Markup]:
@@ -135,6 +132,8 @@ def _provenance(store: Store) -> list[Markup]:
                 run["command"],
                 run["status"],
                 fmt(info.get("elapsed_s")),
+                ", ".join(f"{k} {v:.0f} s" for k, v in (info.get("study_seconds") or {}).items())
+                or "-",
                 info.get("executed"),
                 info.get("cached"),
                 ", ".join(f"{k} {v}" for k, v in versions.items()),
@@ -147,15 +146,26 @@ def _provenance(store: Store) -> list[Markup]:
             caption="Models",
         ),
         table(
-            ["run", "command", "status", "seconds", "executed", "from store", "versions"],
+            [
+                "run",
+                "command",
+                "status",
+                "seconds",
+                "per study",
+                "executed",
+                "from store",
+                "versions",
+            ],
             run_rows,
             caption="Runs recorded in this folder",
         ),
     ]
 
 
-def build_html(store: Store) -> str:
+def build_html(store: Store) -> tuple[str, dict[str, dict[str, str]]]:
+    """The report document, and its verdict table as data (model id -> column -> cell)."""
     sections = _sections(store)
+    cells = _verdict_cells(sections)
     model_ids = {info.get("model_id") for info in store.models().values()}
     family_notes = []
     if {DEFAULT_BASE_MODEL, DEFAULT_ALIGNED_MODEL} <= model_ids:
@@ -170,16 +180,17 @@ def build_html(store: Store) -> str:
         built=time.strftime("%Y-%m-%d %H:%M:%S"),
         store_path=str(store.path),
         family_notes=family_notes,
-        verdict=_verdict(sections),
+        verdict=_verdict(cells),
         sections=sections,
         provenance=_provenance(store),
-    )
+    ), cells
 
 
-def write_report(run_dir: Path) -> Path:
-    """Rebuild ``report.html`` in ``run_dir`` from its store (no model is loaded)."""
+def write_report(run_dir: Path) -> tuple[Path, dict[str, dict[str, str]]]:
+    """Rebuild ``report.html`` in ``run_dir`` from its store (no model is loaded); return
+    its path and the verdict table as data (what ``summary.json`` gives scripts)."""
     with Store(run_dir, read_only=True) as store:
-        html = build_html(store)
+        html, cells = build_html(store)
     target = run_dir / "report.html"
     target.write_text(html, encoding="utf-8")
-    return target
+    return target, cells

@@ -7,7 +7,7 @@ HTML-escaped because Plotly interprets a few tags in labels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from importlib import resources
 
 from markupsafe import Markup, escape
@@ -34,6 +34,15 @@ def safe_hover(texts: Sequence[str], width: int = 60, limit: int = 600) -> list[
                 line = f"{line} {word}".strip()
         lines.append(line)
         out.append("<br>".join(str(escape(x)) for x in lines))
+    return out
+
+
+def safe_labels(labels: Iterable[str], limit: int = 40) -> list[str]:
+    """Escape untrusted axis and title labels (Plotly reads a few HTML tags in them)."""
+    out = []
+    for label in labels:
+        label = label if len(label) <= limit else label[: limit - 1] + "…"
+        out.append(str(escape(label)))
     return out
 
 

@@ -13,10 +13,15 @@ from personascope.studies.base import Study
 
 REGISTRY: dict[str, str] = {
     "collapse": "personascope.studies.collapse:CollapseStudy",
+    "adoption": "personascope.studies.adoption:AdoptionStudy",
+    "stability": "personascope.studies.stability:StabilityStudy",
+    "commitment": "personascope.studies.commitment:CommitmentStudy",
+    "scaffold": "personascope.studies.scaffold:ScaffoldStudy",
+    "lab": "personascope.studies.lab:LabStudy",  # not in the default battery: it trains
 }
 
 # The battery `personascope audit` runs when --studies is not given, in this order.
-DEFAULT_BATTERY: tuple[str, ...] = ("collapse",)
+DEFAULT_BATTERY: tuple[str, ...] = ("collapse", "adoption", "stability", "commitment", "scaffold")
 
 
 def get_study(name: str) -> Study:

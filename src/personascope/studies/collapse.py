@@ -1,60 +1,275 @@
 """Collapse study: do aligned models write a narrower population of personas?
 
-Stage 1 (this version): naive personas from each model, with their count, mean length
-and distinct-2. Later stages add attribute, semantic and trait-space diversity.
+For each model: N naive personas (every model is asked for the same fields: name, age,
+gender, occupation, three personality adjectives, a description), then
+
+1. attribute-level diversity — first names, ages, genders, occupations, adjectives —
+   against reference populations (US SSA names, ages and sexes) at the same n;
+2. text diversity (lexical, syntactic, semantic), per model and at matched n and length
+   across models;
+3. how much of the population one mode takes (largest near-duplicate cluster, top name,
+   top occupation, top adjective) and the mean per-token entropy of generation;
+4. Big-Five trait vectors two ways, each with a validity verdict: self-report (Mini-IPIP
+   with the persona as prefix, scored by option log-probabilities, spread against the
+   19,719 human respondents) and text-based (trait-adjective lexicon; embedding
+   projection on trait-pole anchors);
+5. the collapse index (docs/collapse.md) with a jackknife interval over personas.
+
+Everything is stored as findings: ``summary`` (per-model tables and headlines),
+``personas`` (texts, fields and trait coordinates for the figures), ``provenance``.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 from typing import Any
 
-from personascope.metrics.lexical import distinct_n, tokenize_words
+import numpy as np
+
+from personascope.errors import PersonascopeError
+from personascope.instruments.adjectives import DOMAINS
+from personascope.instruments.administration import Condition, administer, prompt_template
+from personascope.instruments.inventory import load_inventory
+from personascope.instruments.norms import load_norms, sample_reference
+from personascope.instruments.text_traits import (
+    anchor_traits,
+    anchor_validity,
+    lexicon_traits,
+    lexicon_validity,
+    load_anchors,
+)
+from personascope.instruments.validity import diagnose
+from personascope.metrics.embedding import Embedder
+from personascope.metrics.estimate import Jackknife, jsonable
+from personascope.metrics.matching import match_populations
+from personascope.metrics.panel import PanelSettings, text_panel
 from personascope.models.base import GenerationResult, SamplerSettings
-from personascope.personas.naive import naive_requests, persona_text
+from personascope.personas.fields import parse_fields
+from personascope.personas.naive import NAIVE_STOP, TEMPLATES, naive_requests, persona_text
+from personascope.studies import collapse_measures as cm
 from personascope.studies.base import StudyContext
 
-N_PERSONAS = {"quick": 20, "full": 60}
+N_PERSONAS = {"quick": 12, "full": 60}
+# Self-report costs 20 choice requests per persona: it is given to the first k personas
+# (none in --quick, where the text-based traits still are measured).
+SELF_REPORT_PERSONAS = {"quick": 0, "full": 12}
+SELF_REPORT_INVENTORY = "mini_ipip"
+SAMPLER = SamplerSettings(temperature=1.0, max_tokens=160)
+HUMAN_SAMPLE = 2000  # human reference points drawn from the norms for coverage and plots
 
 
 class CollapseStudy:
     name = "collapse"
 
     def run(self, ctx: StudyContext) -> dict[str, Any]:
-        n = int(ctx.config.get("n_personas", N_PERSONAS["quick" if ctx.quick else "full"]))
-        sampler = SamplerSettings(temperature=1.0, max_tokens=160)
-        findings: dict[str, Any] = {"n_requested": n, "models": {}}
-        persona_file = ctx.out_dir / "personas.jsonl"
-        with persona_file.open("w", encoding="utf-8") as out:
-            for spec in ctx.models:
-                kind = ctx.kind(spec)
-                requests = naive_requests(kind, n, ctx.seed, sampler)
-                results = ctx.runner.run(spec, requests, label=f"personas {spec.model_id}")
-                texts = []
-                for request, result in zip(requests, results):
-                    assert isinstance(result, GenerationResult)
-                    text = persona_text(kind, result.text)
-                    texts.append(text)
+        settings = ctx.config.get("collapse", {})
+        unknown = sorted(set(settings) - {"n_personas", "self_report_personas"})
+        if unknown:
+            raise PersonascopeError(
+                f"unknown collapse setting(s) {', '.join(unknown)}; "
+                "known: n_personas, self_report_personas"
+            )
+        size = "quick" if ctx.quick else "full"
+        n = int(settings.get("n_personas", N_PERSONAS[size]))
+        k = min(n, int(settings.get("self_report_personas", SELF_REPORT_PERSONAS[size])))
+        jackknife = Jackknife(seed=ctx.seed)
+        embedder = Embedder(ctx.store)
+        populations = [self._generate(ctx, spec, n) for spec in ctx.models]
+        self._write_personas(ctx, populations)
+
+        norms = load_norms(SELF_REPORT_INVENTORY)
+        if norms is None:
+            raise PersonascopeError(f"no human norms ship for {SELF_REPORT_INVENTORY}")
+        anchors = load_anchors(embedder)
+        anchor_check = anchor_validity(anchors)
+        panel_settings = PanelSettings(jackknife=jackknife)
+        models: dict[str, Any] = {}
+        points: dict[str, Any] = {}
+        for pop in populations:
+            spec = next(s for s in ctx.models if s.model_id == pop.model_id)
+            vectors = embedder.embed(pop.texts)
+            self_report, validity = self._self_report(ctx, spec, pop, k)
+            lexicon = lexicon_traits(pop.texts)
+            projected = anchor_traits(vectors, anchors)
+            valid_traits = validity["verdict"] == "valid"
+            components = cm.index_components(
+                pop.first_names(),
+                pop.ages(),
+                pop.genders(),
+                self_report if valid_traits else None,
+                norms.sd if valid_traits else None,
+            )
+            panel = text_panel(pop.texts, settings=panel_settings, embeddings=vectors)
+            models[pop.model_id] = {
+                "kind": pop.kind,
+                "model_key": pop.model_key,
+                "n": len(pop.texts),
+                "parse_failures": _failures(pop),
+                "names": cm.name_summary(pop.first_names(), jackknife),
+                "ages": cm.age_summary(pop.ages(), jackknife),
+                "genders": cm.gender_summary(pop.genders(), jackknife),
+                "occupations": cm.categorical_summary(pop.occupations(), jackknife, "occupation"),
+                "adjectives": cm.adjective_summary(pop.adjectives(), jackknife),
+                "generation": cm.generation_summary(pop.results, jackknife),
+                "text": panel,
+                "self_report": {
+                    "inventory": SELF_REPORT_INVENTORY,
+                    "n": k,
+                    "validity": validity,
+                    "t_scores_sd": _sd(norms.t_scores(self_report[:k])) if k >= 2 else None,
+                    "sd_ratio_to_humans": jsonable(
+                        np.std(self_report[:k], axis=0, ddof=1) / norms.sd
+                    )
+                    if k >= 2
+                    else None,
+                    "used_in_index": valid_traits,
+                },
+                "lexicon_traits": cm.text_trait_summary(
+                    lexicon, lexicon_validity(lexicon), "Goldberg (1992) marker lexicon"
+                ),
+                "anchor_traits": cm.text_trait_summary(
+                    projected, anchor_check, "projection on trait-pole anchor embeddings"
+                ),
+                "collapse": cm.collapse_index(components, len(pop.texts), jackknife),
+            }
+            points[pop.model_id] = {
+                "texts": pop.texts,
+                "fields": [p.as_dict() for p in pop.parsed],
+                "self_report_t": jsonable(norms.t_scores(self_report)),
+                "lexicon": jsonable(lexicon),
+                "anchor": jsonable(projected),
+            }
+        summary = {
+            "n_requested": n,
+            "domains": list(DOMAINS),
+            "models": jsonable(models),
+            "matched_text": self._matched(populations, panel_settings, embedder),
+            "human_reference": {
+                "source": norms.source,
+                "n": norms.n,
+                "t_scores": jsonable(
+                    norms.t_scores(sample_reference(HUMAN_SAMPLE, ctx.seed, SELF_REPORT_INVENTORY))
+                ),
+            },
+        }
+        ctx.store.put_finding(self.name, "summary", summary, ctx.run_id)
+        ctx.store.put_finding(self.name, "personas", points, ctx.run_id)
+        ctx.store.put_finding(
+            self.name, "provenance", self._provenance(ctx, populations, n), ctx.run_id
+        )
+        return {mid: _headline(m) for mid, m in models.items()}
+
+    # -- stages ------------------------------------------------------------------------
+
+    def _generate(self, ctx: StudyContext, spec: Any, n: int) -> cm.Population:
+        kind = ctx.kind(spec)
+        requests = [
+            replace(r, want_entropy=True) for r in naive_requests(kind, n, ctx.seed, SAMPLER)
+        ]
+        results = ctx.runner.run(spec, requests, label=f"personas {spec.model_id}")
+        generations = [r for r in results if isinstance(r, GenerationResult)]
+        texts = [persona_text(kind, r.text) for r in generations]
+        return cm.Population(
+            spec.model_id, spec.key, kind, texts, [parse_fields(t) for t in texts], generations
+        )
+
+    def _self_report(
+        self, ctx: StudyContext, spec: Any, pop: cm.Population, k: int
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Domain scores (k x 5; NaN rows for personas not asked) and the validity verdict
+        of the Mini-IPIP given with each of the first k personas as prefix."""
+        scores = np.full((len(pop.texts), len(DOMAINS)), np.nan)
+        if k < 2:
+            reason = "not measured: the self-report needs at least 2 personas"
+            if ctx.quick:
+                reason = "not measured in --quick (set collapse.self_report_personas)"
+            return scores, {"verdict": "not measured", "summary": reason}
+        admin = administer(
+            ctx.runner,
+            spec,
+            pop.texts[:k],
+            SELF_REPORT_INVENTORY,
+            Condition(),
+            kind=pop.kind,  # type: ignore[arg-type]
+            label=f"self-report {pop.model_id}",
+        )
+        scores[:k] = admin.scores.domain
+        return scores, diagnose(admin).to_dict()
+
+    def _write_personas(self, ctx: StudyContext, populations: list[cm.Population]) -> None:
+        with (ctx.out_dir / "personas.jsonl").open("w", encoding="utf-8") as out:
+            for pop in populations:
+                for i, (text, parsed, result) in enumerate(
+                    zip(pop.texts, pop.parsed, pop.results, strict=True)
+                ):
                     row = {
-                        "model_id": spec.model_id,
-                        "model_key": spec.key,
-                        "seed": request.seed,
+                        "model_id": pop.model_id,
+                        "model_key": pop.model_key,
+                        "seed": ctx.seed + i,
                         "description": text,
+                        "fields": parsed.as_dict(),
                         "finish_reason": result.finish_reason,
                         "mean_logprob": result.mean_logprob,
                     }
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                lengths = [len(tokenize_words(t)) for t in texts]
-                findings["models"][spec.model_id] = {
-                    "kind": kind,
-                    "count": len(texts),
-                    "mean_length_words": sum(lengths) / len(lengths),
-                    "distinct_2": distinct_n(texts, 2),
-                    "sampler": {
-                        "temperature": sampler.temperature,
-                        "max_tokens": sampler.max_tokens,
-                    },
-                    "seeds": [ctx.seed, ctx.seed + n - 1],
-                }
-        ctx.store.put_finding(self.name, "summary", findings, ctx.run_id)
-        return findings
+                    out.write(json.dumps(jsonable(row), ensure_ascii=False) + "\n")
+
+    def _matched(
+        self, populations: list[cm.Population], settings: PanelSettings, embedder: Embedder
+    ) -> dict[str, Any]:
+        if len(populations) < 2:
+            return {"compared": False, "reason": "one model: nothing to compare"}
+        matched, record = match_populations(
+            {p.model_id: p.texts for p in populations}, seed=settings.jackknife.seed
+        )
+        return {
+            "compared": True,
+            "matching": record,
+            "panels": {
+                model_id: text_panel(texts, settings=settings, embedder=embedder)
+                for model_id, texts in matched.items()
+            },
+        }
+
+    def _provenance(
+        self, ctx: StudyContext, populations: list[cm.Population], n: int
+    ) -> dict[str, Any]:
+        return {
+            "personas_per_model": n,
+            "seeds": [ctx.seed, ctx.seed + n - 1],
+            "sampler": {**asdict(SAMPLER), "stop": list(NAIVE_STOP)},
+            "self_report_personas": "the first models.*.self_report.n personas of each model",
+            "want_entropy": True,
+            "templates": {kind: TEMPLATES[kind].text for kind in ("chat", "base")},
+            "self_report": {
+                pop.model_id: prompt_template(
+                    load_inventory(SELF_REPORT_INVENTORY),
+                    pop.kind,  # type: ignore[arg-type]
+                    Condition(),
+                )
+                for pop in populations
+            },
+            "models": {pop.model_id: pop.model_key for pop in populations},
+        }
+
+
+def _failures(pop: cm.Population) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for parsed in pop.parsed:
+        for name in parsed.failures:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _sd(values: np.ndarray) -> list[float | None]:
+    return jsonable(np.nanstd(values, axis=0, ddof=1))
+
+
+def _headline(model: dict[str, Any]) -> dict[str, Any]:
+    collapse = model["collapse"]
+    return {
+        "collapse_index": collapse["index"] if collapse.get("measured") else None,
+        "age_sd": model["ages"].get("sd"),
+        "name_repeat_share": model["names"].get("repeat_share"),
+        "self_report_validity": model["self_report"]["validity"]["verdict"],
+    }

@@ -15,6 +15,11 @@ from personascope.report.blocks import Section, paragraph
 
 RENDERERS: dict[str, str] = {
     "collapse": "personascope.report.sections.collapse:render",
+    "adoption": "personascope.report.sections.adoption:render",
+    "stability": "personascope.report.sections.stability:render",
+    "commitment": "personascope.report.sections.commitment:render",
+    "scaffold": "personascope.report.sections.scaffold:render",
+    "lab": "personascope.report.sections.lab:render",
 }
 
 # Order of sections in the report (unlisted studies follow in name order).

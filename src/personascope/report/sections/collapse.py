@@ -1,28 +1,378 @@
-"""Report section for the collapse study."""
+"""Report section for the collapse study (findings ``summary``, ``personas``, ``provenance``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from personascope.report.blocks import Section, table
+import numpy as np
+
+from personascope.report.blocks import (
+    Markup,
+    Section,
+    details,
+    fmt,
+    fmt_ci,
+    heading,
+    note,
+    paragraph,
+    quote_list,
+    table,
+)
+from personascope.report.figures import PALETTE, figure_div, safe_hover, safe_labels
+
+TEXT_METRICS = (
+    ("distinct_2", "distinct-2"),
+    ("ead_2", "EAD-2"),
+    ("compression_ratio", "compression ratio (lower = more varied)"),
+    ("self_bleu", "self-BLEU (lower = more varied)"),
+    ("rouge_l_homogenization", "ROUGE-L homogenization (lower = more varied)"),
+    ("pos_compression_ratio", "POS compression ratio"),
+    ("mean_cosine_distance", "mean cosine distance"),
+    ("vendi_q1", "Vendi score (q=1)"),
+    ("largest_cluster_share", "largest near-duplicate cluster share"),
+)
+
+
+def _ci(entry: dict[str, Any] | None) -> str:
+    if not entry:
+        return "-"
+    ci = entry.get("ci") or [None, None]
+    return fmt_ci(entry.get("value"), ci[0], ci[1])
+
+
+def _metric(panel: dict[str, Any], name: str) -> dict[str, Any] | None:
+    metrics = panel.get("metrics", {})
+    if name in metrics and "value" in metrics[name]:
+        return metrics[name]
+    for group in metrics.values():  # grouped entries, e.g. {"vendi": {"vendi_q1": ...}}
+        if isinstance(group, dict) and name in group and isinstance(group[name], dict):
+            return group[name]
+    return None
+
+
+def _attribute_table(models: dict[str, Any]) -> Markup:
+    rows = []
+    for model_id, m in models.items():
+        names, ages, genders = m["names"], m["ages"], m["genders"]
+        occupations, adjectives = m["occupations"], m["adjectives"]
+        rows.append(
+            [
+                model_id,
+                f"{names['n']} read; reach {_ci(names.get('reach'))}; "
+                f"shared by {_ci(names.get('repeat_share'))}"
+                if names.get("measured")
+                else names["reason"],
+                f"mean {_ci(ages.get('mean'))}; SD {_ci(ages.get('sd'))} "
+                f"(people: {fmt(ages['reference']['sd'], 1)})"
+                if ages.get("measured")
+                else ages["reason"],
+                ", ".join(f"{t['value']} {t['share']:.0%}" for t in genders.get("top", []))
+                or genders.get("reason", "-"),
+                f"{_ci(occupations.get('distinct_share'))} distinct; top: "
+                + ", ".join(t["value"] for t in occupations.get("top", [])[:3])
+                if occupations.get("measured")
+                else occupations["reason"],
+                "top: "
+                + ", ".join(t["value"] for t in adjectives.get("top", [])[:5])
+                + f"; desirable pole {fmt(adjectives.get('desirable_share'), 2)}"
+                if adjectives.get("measured")
+                else adjectives["reason"],
+            ]
+        )
+    return table(
+        ["model", "first names", "ages (years)", "genders", "occupations", "adjectives"],
+        rows,
+        caption="Attributes read from the personas (95% jackknife intervals over personas)",
+    )
+
+
+def _index_figure(models: dict[str, Any]) -> Markup:
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for i, (model_id, m) in enumerate(models.items()):
+        components = m["collapse"].get("components", {})
+        figure.add_bar(
+            name=model_id,
+            x=list(components),
+            y=list(components.values()),
+            marker_color=PALETTE[i % len(PALETTE)],
+        )
+    figure.add_hline(y=1.0, line_dash="dot", annotation_text="as varied as the reference")
+    figure.update_layout(
+        title="Reach of each attribute (1 = as varied as n random US adults)",
+        yaxis_title="reach ratio",
+        barmode="group",
+    )
+    return figure_div(figure)
+
+
+def _age_figure(models: dict[str, Any]) -> Markup:
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for i, (model_id, m) in enumerate(models.items()):
+        ages = m["ages"]
+        if ages.get("measured"):
+            figure.add_histogram(
+                x=ages["values"],
+                name=model_id,
+                histnorm="probability density",
+                xbins={"start": 0, "end": 110, "size": 5},
+                opacity=0.6,
+                marker_color=PALETTE[i % len(PALETTE)],
+            )
+    reference = next((m["ages"].get("reference_density") for m in models.values()), None)
+    if reference:
+        figure.add_scatter(
+            x=reference["age"], y=reference["density"], name="US adults (SSA)", mode="lines"
+        )
+    figure.update_layout(
+        title="Stated ages", xaxis_title="age", yaxis_title="density", barmode="overlay"
+    )
+    return figure_div(figure)
+
+
+def _top_figure(models: dict[str, Any], attribute: str, title: str) -> Markup:
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=1, cols=len(models), subplot_titles=safe_labels(models))
+    for j, m in enumerate(models.values()):
+        top = m[attribute].get("top", [])[:8][::-1]
+        if not top:
+            figure.add_annotation(
+                text="none stated",
+                showarrow=False,
+                xref=f"x{j + 1 if j else ''} domain",
+                yref=f"y{j + 1 if j else ''} domain",
+                x=0.5,
+                y=0.5,
+            )
+            figure.update_xaxes(visible=False, row=1, col=j + 1)
+            figure.update_yaxes(visible=False, row=1, col=j + 1)
+            continue
+        figure.add_bar(
+            x=[t["share"] for t in top],
+            y=safe_labels(t["value"] for t in top),
+            orientation="h",
+            marker_color=PALETTE[j % len(PALETTE)],
+            showlegend=False,
+            row=1,
+            col=j + 1,
+        )
+    figure.update_layout(title=title)
+    figure.update_xaxes(title_text="share of personas", tickformat=".0%")
+    return figure_div(figure, height=320)
+
+
+def _text_table(summary: dict[str, Any]) -> Markup:
+    matched = summary.get("matched_text", {})
+    panels = (
+        matched.get("panels")
+        if matched.get("compared")
+        else {k: v["text"] for k, v in summary["models"].items()}
+    )
+    models = list(panels)
+    rows = [
+        [label, *(_ci(_metric(panels[m], name)) for m in models)]
+        for name, label in TEXT_METRICS
+        if any(_metric(panels[m], name) for m in models)
+    ]
+    caption = "Text diversity"
+    if matched.get("compared"):
+        record = matched["matching"]
+        caption += (
+            f" at matched n = {record['n']} and length = {record['truncated_to_words']} words "
+            f"(seed {record['seed']})"
+        )
+    return table(["metric", *models], rows, caption=caption)
+
+
+def _trait_figure(summary: dict[str, Any], personas: dict[str, Any]) -> tuple[Markup, list]:
+    """Self-report T-scores over the human cloud, in the human principal-component plane."""
+    import plotly.graph_objects as go
+
+    human = np.asarray(summary["human_reference"]["t_scores"], dtype=float)
+    mean = human.mean(axis=0)
+    _, _, vt = np.linalg.svd(human - mean, full_matrices=False)
+    axes = vt[:2].T
+    coords = (human - mean) @ axes
+    figure = go.Figure()
+    figure.add_scatter(
+        x=coords[:, 0],
+        y=coords[:, 1],
+        mode="markers",
+        name=f"people (n={len(human)})",
+        marker={"color": "#b9c2cc", "size": 4, "opacity": 0.5},
+        hoverinfo="skip",
+    )
+    notes = []
+    for i, (model_id, m) in enumerate(summary["models"].items()):
+        validity = m["self_report"]["validity"]
+        if validity["verdict"] not in ("valid", "weak"):
+            kind = "invalid" if validity["verdict"] == "invalid" else "warning"
+            notes.append(note(f"{model_id}: self-report not shown — {validity['summary']}", kind))
+            continue
+        t = np.asarray(personas[model_id]["self_report_t"], dtype=float)
+        keep = np.all(np.isfinite(t), axis=1)
+        xy = (t[keep] - mean) @ axes
+        texts = [x for x, k in zip(personas[model_id]["texts"], keep, strict=True) if k]
+        figure.add_scatter(
+            x=xy[:, 0],
+            y=xy[:, 1],
+            mode="markers",
+            name=f"{model_id} ({validity['verdict']})",
+            marker={"color": PALETTE[i % len(PALETTE)], "size": 9},
+            hovertext=safe_hover(texts),
+            hoverinfo="text",
+        )
+    loadings = ", ".join(
+        f"PC{k + 1}: " + " ".join(f"{d}{axes[j, k]:+.2f}" for j, d in enumerate(summary["domains"]))
+        for k in range(2)
+    )
+    figure.update_layout(
+        title="Self-report Big Five (T-scores) in the plane of the human principal components",
+        xaxis_title="PC1",
+        yaxis_title="PC2",
+    )
+    return figure_div(figure, height=460), [paragraph(f"Loadings: {loadings}."), *notes]
+
+
+def _text_trait_figure(summary: dict[str, Any], personas: dict[str, Any], key: str) -> Markup:
+    """Box plots per domain of a text-based measure, z-scored over all models' personas."""
+    import plotly.graph_objects as go
+
+    domains = summary["domains"]
+    pooled = np.vstack([np.asarray(p[key], dtype=float) for p in personas.values()])
+    mu, sd = np.nanmean(pooled, axis=0), np.nanstd(pooled, axis=0)
+    sd[sd == 0] = 1.0
+    figure = go.Figure()
+    for i, (model_id, points) in enumerate(personas.items()):
+        z = (np.asarray(points[key], dtype=float) - mu) / sd
+        xs, ys, hover = [], [], []
+        for j, domain in enumerate(domains):
+            for p, value in enumerate(z[:, j]):
+                if np.isfinite(value):
+                    xs.append(domain)
+                    ys.append(float(value))
+                    hover.append(points["texts"][p])
+        figure.add_box(
+            x=xs,
+            y=ys,
+            name=model_id,
+            boxpoints="all",
+            jitter=0.4,
+            marker_color=PALETTE[i % len(PALETTE)],
+            hovertext=safe_hover(hover),
+            hoverinfo="text",
+        )
+    label = "lexicon" if key == "lexicon" else "anchor projection"
+    figure.update_layout(
+        title=f"Text-based traits ({label}), z-scored over all personas",
+        yaxis_title="z",
+        boxmode="group",
+    )
+    return figure_div(figure)
+
+
+def _text_trait_table(models: dict[str, Any], key: str) -> Markup:
+    rows = []
+    for model_id, m in models.items():
+        for domain, d in m[key]["domains"].items():
+            sd = fmt(d["sd"]) if d["verdict"] != "invalid" else "not shown (invalid)"
+            rows.append([model_id, domain, d["n"], sd, d["verdict"], d["reason"]])
+    method = next(iter(models.values()))[key]["method"]
+    return table(["model", "domain", "n", "SD", "verdict", "reason"], rows, caption=method)
 
 
 def render(findings: dict[str, Any]) -> Section:
     summary = findings.get("summary", {})
+    personas = findings.get("personas", {})
+    provenance = findings.get("provenance", {})
     models = summary.get("models", {})
-    rows = [
-        [model_id, m["kind"], m["count"], m["mean_length_words"], m["distinct_2"]]
-        for model_id, m in models.items()
-    ]
     section = Section(
         "collapse",
         "Collapse: how varied are the personas each model writes?",
         intro=(
-            f"{summary.get('n_requested', 0)} personas per model from the naive prompt "
-            "(describe a person), sampled at temperature 1 with one seed each."
+            f"{summary.get('n_requested', 0)} personas per model from the naive prompt, every "
+            "model asked for the same fields (name, age, gender, occupation, three adjectives, a "
+            "description), sampled at temperature 1 with one seed each."
         ),
-        blocks=[table(["model", "kind", "personas", "mean words", "distinct-2"], rows)],
     )
+    if not models:
+        section.blocks.append(note("No collapse findings are stored.", "warning"))
+        return section
+    index_rows = [
+        [
+            model_id,
+            _ci(m["collapse"].get("index")) if m["collapse"].get("measured") else "not measured",
+            ", ".join(f"{k} {v:.2f}" for k, v in m["collapse"].get("components", {}).items()),
+            m["self_report"]["validity"]["verdict"],
+        ]
+        for model_id, m in models.items()
+    ]
+    section.blocks += [
+        paragraph(
+            "The collapse index is 1 minus the geometric mean of each attribute's reach — how "
+            "much of a reference population's variety the personas cover at the same n (first "
+            "names: distinct names over those expected among n random US adults; ages: SD over "
+            "the adult SD; genders: entropy over the reference entropy; self-report traits: SD "
+            "over the human SD, only when the self-report measurement is valid). 0 = as varied "
+            "as the reference; 1 = a single persona. See docs/collapse.md."
+        ),
+        table(
+            ["model", "collapse index [95% CI]", "reach by attribute", "self-report"], index_rows
+        ),
+        _index_figure(models),
+        heading("Attributes"),
+        _attribute_table(models),
+        _age_figure(models),
+        _top_figure(models, "names", "Most frequent first names"),
+        _top_figure(models, "occupations", "Most frequent occupations"),
+        _top_figure(models, "adjectives", "Most frequent personality adjectives"),
+        heading("Text diversity"),
+        _text_table(summary),
+        heading("Generation"),
+        table(
+            ["model", "mean per-token entropy (nats)", "mean log-prob", "tokens", "stop / length"],
+            [
+                [
+                    model_id,
+                    _ci(m["generation"].get("token_entropy")),
+                    _ci(m["generation"].get("token_logprob")),
+                    fmt(m["generation"]["mean_tokens"], 1),
+                    f"{m['generation']['finish_reasons']['stop']} / "
+                    f"{m['generation']['finish_reasons']['length']}",
+                ]
+                for model_id, m in models.items()
+            ],
+        ),
+        heading("Big-Five trait space"),
+    ]
+    if "human_reference" in summary and personas:
+        figure, notes = _trait_figure(summary, personas)
+        section.blocks += [figure, *notes]
+        for key in ("lexicon_traits", "anchor_traits"):
+            section.blocks.append(_text_trait_table(models, key))
+        section.blocks.append(_text_trait_figure(summary, personas, "anchor"))
+    for model_id, points in personas.items():
+        section.blocks.append(details(f"Example personas: {model_id}", quote_list(points["texts"])))
+    if provenance:
+        section.blocks.append(
+            details(
+                "Collapse study provenance",
+                table(
+                    ["setting", "value"],
+                    [[k, str(v)] for k, v in provenance.items()],
+                ),
+            )
+        )
     for model_id, m in models.items():
-        section.headline[model_id] = {"distinct-2 of personas": f"{m['distinct_2']:.3f}"}
+        validity = m["self_report"]["validity"]["verdict"]
+        section.headline[model_id] = {
+            "collapse index": _ci(m["collapse"].get("index"))
+            if m["collapse"].get("measured")
+            else "not measured",
+            "self-report validity": validity,
+        }
     return section

@@ -1,0 +1,277 @@
+"""The measurements of the collapse study, for one model's persona population.
+
+Pure functions of texts, parsed fields and generation results; the study module runs the
+models and stores what these return. The collapse index and its components are defined
+in ``docs/collapse.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from personascope.instruments.adjectives import DOMAINS, find_markers
+from personascope.metrics import attributes as attr
+from personascope.metrics.estimate import Estimate, Jackknife
+from personascope.models.base import GenerationResult
+from personascope.personas.fields import ParsedFields
+from personascope.reference import population as ref
+
+MIN_VALUES = 5  # fewer parsed values than this: the attribute is reported as not measurable
+AGE_RANGE = (0, 120)
+_FIRST_NAME = re.compile(r"[a-z][a-z'-]*")
+
+
+@dataclass
+class Population:
+    """One model's personas: texts as written, parsed fields and raw generations."""
+
+    model_id: str
+    model_key: str
+    kind: str
+    texts: list[str]
+    parsed: list[ParsedFields]
+    results: list[GenerationResult]
+
+    def first_names(self) -> list[str | None]:
+        out: list[str | None] = []
+        for p in self.parsed:
+            match = _FIRST_NAME.match(p.name.lower()) if p.name else None
+            out.append(match.group(0) if match else None)
+        return out
+
+    def ages(self) -> list[int | None]:
+        lo, hi = AGE_RANGE
+        return [p.age if p.age is not None and lo <= p.age <= hi else None for p in self.parsed]
+
+    def genders(self) -> list[str | None]:
+        return [p.gender for p in self.parsed]
+
+    def occupations(self) -> list[str | None]:
+        return [
+            " ".join(p.occupation.lower().split()) if p.occupation else None for p in self.parsed
+        ]
+
+    def adjectives(self) -> list[tuple[str, ...]]:
+        return [p.adjectives for p in self.parsed]
+
+
+def _present(values: Sequence[Any]) -> list[Any]:
+    return [v for v in values if v is not None]
+
+
+def _est(estimate: Estimate) -> dict[str, Any]:
+    return estimate.to_dict()
+
+
+def _not_measured(values: Sequence[Any], what: str) -> dict[str, Any]:
+    return {
+        "measured": False,
+        "n": len(values),
+        "reason": f"only {len(values)} personas state a {what} (at least {MIN_VALUES} needed)",
+    }
+
+
+def categorical_summary(values: Sequence[str], jackknife: Jackknife, what: str) -> dict[str, Any]:
+    present = _present(values)
+    if len(present) < MIN_VALUES:
+        return _not_measured(present, what)
+    diversity = attr.categorical_diversity(present, jackknife, what)
+    return {
+        "measured": True,
+        "n": len(present),
+        **{k: _est(v) for k, v in diversity.items()},
+        "top": attr.top_values(present),
+    }
+
+
+def name_summary(names: Sequence[str | None], jackknife: Jackknife) -> dict[str, Any]:
+    out = categorical_summary(names, jackknife, "first name")
+    if out["measured"]:
+        reference = ref.first_names()
+        out["reach"] = _est(
+            attr.distinct_ratio(_present(names), reference.probs, jackknife, "name")
+        )
+        out["reference"] = reference.source
+    return out
+
+
+def age_summary(ages: Sequence[int | None], jackknife: Jackknife) -> dict[str, Any]:
+    present = _present(ages)
+    if len(present) < MIN_VALUES:
+        return _not_measured(present, "plausible age")
+    reference = ref.ages()
+    values = np.asarray(reference.values, dtype=float)
+    ref_mean = float((values * reference.probs).sum())
+    ref_sd = float(np.sqrt(((values - ref_mean) ** 2 * reference.probs).sum()))
+    spread = attr.spread(present, jackknife, "age")
+    return {
+        "measured": True,
+        "n": len(present),
+        "values": present,
+        "mean": _est(spread["mean"]),
+        "sd": _est(spread["sd"]),
+        "reach": _est(attr.sd_ratio(present, ref_sd, jackknife, "age")),
+        "reference": {"mean": ref_mean, "sd": ref_sd, "source": reference.source},
+        "reference_density": _binned_density(values, reference.probs, width=5),
+    }
+
+
+def _binned_density(values: np.ndarray, probs: np.ndarray, width: int) -> dict[str, list[float]]:
+    """A probability mass function as a density over ``width``-year bins (bin centres)."""
+    edges = np.arange(values.min() // width * width, values.max() + width, width)
+    mass, _ = np.histogram(values, bins=edges, weights=probs)
+    return {"age": (edges[:-1] + width / 2).tolist(), "density": (mass / width).tolist()}
+
+
+def gender_summary(genders: Sequence[str | None], jackknife: Jackknife) -> dict[str, Any]:
+    out = categorical_summary(genders, jackknife, "gender")
+    if out["measured"]:
+        reference = ref.genders()
+        out["reach"] = _est(
+            attr.entropy_ratio(_present(genders), reference.as_dict(), jackknife, "gender")
+        )
+        out["reference"] = {"shares": reference.as_dict(), "source": reference.source}
+    return out
+
+
+def desirable_share(adjectives: Sequence[str]) -> dict[str, Any]:
+    """Share of trait-marker adjectives at the socially desirable pole.
+
+    Desirable: the high pole of O, C, E, A and the low pole of N (Goldberg 1992 markers).
+    """
+    hits = [hit for word in adjectives for hit in find_markers(word)]
+    if not hits:
+        return {"n_markers": 0, "desirable_share": None}
+    desirable = sum((hit.key == 1) != (hit.marker.domain == "N") for hit in hits)
+    return {"n_markers": len(hits), "desirable_share": desirable / len(hits)}
+
+
+def adjective_summary(
+    adjectives: Sequence[tuple[str, ...]], jackknife: Jackknife
+) -> dict[str, Any]:
+    flat = [word for words in adjectives for word in words]
+    out = categorical_summary(flat, jackknife, "personality adjective")
+    out["personas_with_adjectives"] = sum(1 for words in adjectives if words)
+    out.update(desirable_share(flat))
+    return out
+
+
+def generation_summary(results: Sequence[GenerationResult], jackknife: Jackknife) -> dict:
+    """Mean per-token entropy (nats) and log-probability of the sampled personas."""
+    entropy = np.array(
+        [np.mean(r.entropies) if r.entropies else np.nan for r in results], dtype=float
+    )
+    logprob = np.array([r.mean_logprob for r in results], dtype=float)
+    out: dict[str, Any] = {
+        "n": len(results),
+        "mean_tokens": float(np.mean([len(r.token_ids) for r in results])),
+        "finish_reasons": {
+            reason: sum(r.finish_reason == reason for r in results) for reason in ("stop", "length")
+        },
+    }
+    for name, values in (("token_entropy", entropy), ("token_logprob", logprob)):
+        x = values[np.isfinite(values)]
+        if len(x) >= 2:
+            spread = attr.spread(list(x), jackknife, name)
+            out[name] = _est(spread["mean"])
+    return out
+
+
+def text_trait_summary(
+    scores: np.ndarray, validity: dict[str, dict[str, Any]], method: str
+) -> dict[str, Any]:
+    """Spread (SD over personas) of a text-based trait measure, per domain, with validity."""
+    per_domain = {}
+    for j, domain in enumerate(DOMAINS):
+        column = scores[:, j]
+        present = column[np.isfinite(column)]
+        per_domain[domain] = {
+            "n": len(present),
+            "mean": float(present.mean()) if len(present) else None,
+            "sd": float(present.std(ddof=1)) if len(present) >= 2 else None,
+            **validity[domain],
+        }
+    return {"method": method, "domains": per_domain}
+
+
+def index_components(
+    names: Sequence[str | None],
+    ages: Sequence[int | None],
+    genders: Sequence[str | None],
+    traits: np.ndarray | None = None,
+    human_sd: np.ndarray | None = None,
+) -> Callable[[np.ndarray], dict[str, float]]:
+    """A function of a persona mask giving the reach ratio of each measurable attribute
+    (see :func:`personascope.metrics.attributes.collapse_index`).
+
+    ``traits`` (personas x domains, self-report scores; NaN rows for personas not asked)
+    and ``human_sd`` (the human SD of each domain) add the component "self-report traits"
+    = mean_d SD_d / human SD_d; pass them only when the self-report measurement is valid.
+    """
+    names_arr = np.asarray(names, dtype=object)
+    ages_arr = np.asarray([np.nan if a is None else a for a in ages], dtype=float)
+    genders_arr = np.asarray(genders, dtype=object)
+    name_probs = ref.first_names().probs
+    age_ref = ref.ages()
+    age_values = np.asarray(age_ref.values, dtype=float)
+    age_mean = float((age_values * age_ref.probs).sum())
+    age_sd = float(np.sqrt(((age_values - age_mean) ** 2 * age_ref.probs).sum()))
+    gender_entropy = attr.shannon_entropy(list(ref.genders().as_dict().values()))
+
+    def components(keep: np.ndarray) -> dict[str, float]:
+        out = {}
+        kept_names = [v for v in names_arr[keep] if v is not None]
+        if len(kept_names) >= MIN_VALUES:
+            expected = attr.expected_distinct(name_probs, len(kept_names))
+            out["first names"] = len(set(kept_names)) / expected
+        kept_ages = ages_arr[keep][np.isfinite(ages_arr[keep])]
+        if len(kept_ages) >= MIN_VALUES:
+            out["ages"] = float(np.std(kept_ages, ddof=1) / age_sd)
+        kept_genders = [v for v in genders_arr[keep] if v is not None]
+        if len(kept_genders) >= MIN_VALUES:
+            counts = np.unique(np.asarray(kept_genders, dtype=str), return_counts=True)[1]
+            out["genders"] = attr.shannon_entropy(list(counts)) / gender_entropy
+        if traits is not None and human_sd is not None:
+            rows = traits[keep]
+            rows = rows[np.all(np.isfinite(rows), axis=1)]  # personas not asked are NaN
+            if len(rows) >= MIN_VALUES:
+                out["self-report traits"] = float(np.mean(np.std(rows, axis=0, ddof=1) / human_sd))
+        return out
+
+    return components
+
+
+def collapse_index(
+    components: Callable[[np.ndarray], dict[str, float]], n: int, jackknife: Jackknife
+) -> dict[str, Any]:
+    """The collapse index with a jackknife interval over personas, and its components.
+
+    Replicates use the components measurable on the full population; a replicate that
+    loses one of them is undefined and the interval is then omitted.
+    """
+    everyone = np.ones(n, dtype=bool)
+    full = components(everyone)
+    if not full:
+        return {"measured": False, "reason": "no attribute could be read from enough personas"}
+    labels = jackknife.labels(n)
+
+    def index(keep: np.ndarray) -> float:
+        part = components(keep)
+        if set(part) != set(full):
+            return float("nan")
+        return attr.collapse_index(part)
+
+    estimate = jackknife.estimate(
+        attr.collapse_index(full),
+        jackknife.replicate(index, labels),
+        n,
+        "1 - geometric mean of min(1, reach ratio) over attributes",
+        {"components": sorted(full)},
+        (0.0, 1.0),
+    )
+    return {"measured": True, "index": estimate.to_dict(), "components": full}
