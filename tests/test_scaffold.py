@@ -10,7 +10,7 @@ from personascope.runner import Runner
 from personascope.store import Store
 from personascope.studies import DEFAULT_BATTERY, get_study
 from personascope.studies.base import StudyContext
-from personascope.studies.scaffold import MIN_MATCHED_WORDS, matched_texts
+from personascope.studies.scaffold import MIN_MATCHED_N, MIN_MATCHED_WORDS, matched_texts
 
 BUDGET = 70
 SETTINGS = {
@@ -56,6 +56,17 @@ def test_matched_texts_share_n_and_length():
     matched, record = matched_texts(short, seed=0)
     assert record["truncated_to_words"] == MIN_MATCHED_WORDS  # not cut to 2 words
     assert matched["tiny"] == ["x y", "z w v"]
+
+
+def test_a_starved_strategy_does_not_shrink_the_comparison():
+    populations = {
+        "a": [f"text a{i} with some words" for i in range(6)],
+        "b": [f"text b{i} with some words" for i in range(5)],
+        "starved": ["one text", "two texts", "three texts"],
+    }
+    matched, record = matched_texts(populations, seed=0)
+    assert set(matched) == {"a", "b"} and record["excluded"] == ["starved"]
+    assert record["n"] == MIN_MATCHED_N == 5
 
 
 def test_scaffold_study_end_to_end(tmp_path):

@@ -51,7 +51,7 @@ from personascope.instruments.norms import norms_for
 from personascope.instruments.validity import Validity, diagnose
 from personascope.models.base import ModelKind
 from personascope.models.catalog import ModelSpec
-from personascope.studies.base import StudyContext
+from personascope.studies.base import StudyContext, apply_settings
 
 PERSONA_INSTRUCTION = "For the following task, respond in a way that matches this description: "
 DOMAIN_ORDER = ("O", "C", "E", "A", "N")
@@ -106,19 +106,8 @@ class Unit:
 
 def design_from(ctx: StudyContext) -> Design:
     """QUICK or FULL, with the fields given in ``ctx.config["adoption"]`` replaced."""
-    base = QUICK if ctx.quick else FULL
     overrides = ctx.config.get("adoption", {})
-    unknown = set(overrides) - set(Design.__dataclass_fields__)
-    if unknown:
-        raise PersonascopeError(
-            f"unknown adoption setting(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(Design.__dataclass_fields__)}"
-        )
-    fields = dict(overrides)
-    for key in ("wordings", "combo_levels", "ladder_levels", "order_seeds"):
-        if key in fields:
-            fields[key] = tuple(fields[key])
-    design = replace(base, **fields)
+    design = apply_settings("adoption", QUICK if ctx.quick else FULL, overrides)
     if design.items_per_domain is not None and design.items_per_domain < 2:
         raise PersonascopeError(
             f"adoption setting items_per_domain must be >= 2, got {design.items_per_domain}"

@@ -10,10 +10,12 @@ results, re-running a study after an interruption executes only what is missing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from personascope.errors import PersonascopeError
 from personascope.models.base import ModelKind
 from personascope.models.catalog import ModelSpec
 from personascope.runner import Runner
@@ -42,3 +44,27 @@ class Study(Protocol):
     def run(self, ctx: StudyContext) -> dict[str, Any]:
         """Plan, execute through ``ctx.runner``, analyse; return the findings."""
         ...
+
+
+D = TypeVar("D")
+
+
+def apply_settings(study: str, design: D, settings: Mapping[str, Any]) -> D:
+    """``design`` (a dataclass) with the fields given in a study's settings replaced.
+
+    An unknown key is an error naming it and the known ones; a list given for a tuple
+    field (as YAML writes it) becomes a tuple.
+    """
+    known = {f.name for f in fields(design)}  # type: ignore[arg-type]
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise PersonascopeError(
+            f"unknown {study} setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    values = {
+        key: tuple(value)
+        if isinstance(value, list) and isinstance(getattr(design, key), tuple)
+        else value
+        for key, value in settings.items()
+    }
+    return replace(design, **values)  # type: ignore[type-var]

@@ -62,7 +62,7 @@ from personascope.models.base import (
 )
 from personascope.models.catalog import ModelSpec
 from personascope.personas.prompts import Template
-from personascope.studies.base import StudyContext
+from personascope.studies.base import StudyContext, apply_settings
 
 DATA_FILE = Path(__file__).parent / "data" / "commitment.yaml"
 BASE_STOP = ("\n",)
@@ -116,15 +116,8 @@ def load_interview() -> Interview:
 
 
 def design_from(ctx: StudyContext, interview: Interview) -> Design:
-    base = QUICK if ctx.quick else FULL
-    overrides = dict(ctx.config.get("commitment", {}))
-    unknown = set(overrides) - set(Design.__dataclass_fields__)
-    if unknown:
-        raise PersonascopeError(
-            f"unknown commitment setting(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(Design.__dataclass_fields__)}"
-        )
-    design = replace(base, **overrides)
+    overrides = ctx.config.get("commitment", {})
+    design = apply_settings("commitment", QUICK if ctx.quick else FULL, overrides)
     if design.conversations < 2 or design.turns < 1 or design.continuations < 2:
         raise PersonascopeError(
             "commitment needs conversations >= 2, turns >= 1 and continuations >= 2, got "

@@ -63,6 +63,7 @@ QUICK_CONFIGS: dict[str, dict[str, Any]] = {
 }
 FALLBACK_METRIC = "distinct_2"
 MIN_MATCHED_WORDS = 10
+MIN_MATCHED_N = 5
 
 
 def pareto_front(points: dict[str, tuple[float, float]]) -> set[str]:
@@ -85,8 +86,12 @@ def matched_texts(
     """Every population at the same n (subsampled without replacement) and cut to the
     same number of words: the smallest median length, but at least ``MIN_MATCHED_WORDS``
     (one strategy's degenerate three-word outputs would otherwise cut every text to
-    three words; texts shorter than the cut stay as they are)."""
-    usable = {k: v for k, v in populations.items() if len(v) >= 2}
+    three words; texts shorter than the cut stay as they are). Strategies with fewer than
+    ``MIN_MATCHED_N`` personas are left out when at least two others reach it, so that
+    one starved strategy does not shrink every comparison to a handful of texts."""
+    enough = sum(len(v) >= MIN_MATCHED_N for v in populations.values()) >= 2
+    floor = MIN_MATCHED_N if enough else 2
+    usable = {k: v for k, v in populations.items() if len(v) >= floor}
     if not usable:
         return {}, {"n": 0, "note": "no strategy produced two or more unique personas"}
     n = min(len(v) for v in usable.values())

@@ -47,7 +47,7 @@ personas with the descriptions of a JSONL or Parquet persona file.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,7 +79,7 @@ from personascope.models.base import (
 from personascope.models.catalog import ModelSpec
 from personascope.personas.io import read_personas
 from personascope.personas.prompts import Template
-from personascope.studies.base import StudyContext
+from personascope.studies.base import StudyContext, apply_settings
 
 DATA_FILE = Path(__file__).parent / "data" / "stability.yaml"
 BASE_FRAME = Template("stability/base", "{persona}\n\nInterviewer: {question}\nMe:")
@@ -120,15 +120,8 @@ class PersonaText:
 
 def design_from(ctx: StudyContext) -> Design:
     """QUICK or FULL with ``ctx.config["stability"]`` overrides, checked."""
-    base = QUICK if ctx.quick else FULL
-    overrides = dict(ctx.config.get("stability", {}))
-    unknown = set(overrides) - set(Design.__dataclass_fields__)
-    if unknown:
-        raise PersonascopeError(
-            f"unknown stability setting(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(Design.__dataclass_fields__)}"
-        )
-    design = replace(base, **overrides)
+    overrides = ctx.config.get("stability", {})
+    design = apply_settings("stability", QUICK if ctx.quick else FULL, overrides)
     if design.paraphrases < 2 or design.seeds < 2:
         raise PersonascopeError(
             "stability needs paraphrases >= 2 and seeds >= 2 to separate the facets, got "
