@@ -7,6 +7,7 @@ HTML-escaped because Plotly interprets a few tags in labels.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from importlib import resources
 
@@ -56,10 +57,14 @@ def figure_div(figure, height: int = 380) -> Markup:  # type: ignore[no-untyped-
         template="plotly_white",
         font={"size": 12},
     )
+    # an id from the figure's content (plotly's default is a random UUID), so that a
+    # report rebuilt from the same store is the same file
+    digest = hashlib.sha256(figure.to_json().encode("utf-8")).hexdigest()[:16]
     html = pio.to_html(
         figure,
         full_html=False,
         include_plotlyjs=False,
+        div_id=f"figure-{digest}",
         config={"displaylogo": False, "responsive": True},
     )
     return Markup('<div class="figure">{}</div>').format(Markup(html))
