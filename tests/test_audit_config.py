@@ -39,3 +39,13 @@ def test_an_unknown_study_setting_is_an_error(tmp_path):
     done = run_cli("audit", "--config", str(config), "--out", str(tmp_path / "run"))
     assert done.returncode == 1
     assert "n_persona" in one_error_line(done.stderr)
+
+
+def test_a_study_setting_of_the_wrong_type_is_an_error(tmp_path):
+    config = tmp_path / "audit.yaml"
+    config.write_text("studies: [stability]\nstability: {paraphrases: many}\n")
+    done = run_cli("audit", "--config", str(config), "--out", str(tmp_path / "run"))
+    assert done.returncode == 1
+    assert one_error_line(done.stderr) == (
+        "error: stability setting paraphrases must be of type int, got 'many'"
+    )

@@ -52,8 +52,8 @@ D = TypeVar("D")
 def apply_settings(study: str, design: D, settings: Mapping[str, Any]) -> D:
     """``design`` (a dataclass) with the fields given in a study's settings replaced.
 
-    An unknown key is an error naming it and the known ones; a list given for a tuple
-    field (as YAML writes it) becomes a tuple.
+    An unknown key, or a value of the wrong type, is an error naming it; a list given for
+    a tuple field (as YAML writes it) becomes a tuple.
     """
     known = {f.name for f in fields(design)}  # type: ignore[arg-type]
     unknown = sorted(set(settings) - known)
@@ -61,10 +61,21 @@ def apply_settings(study: str, design: D, settings: Mapping[str, Any]) -> D:
         raise PersonascopeError(
             f"unknown {study} setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
-    values = {
-        key: tuple(value)
-        if isinstance(value, list) and isinstance(getattr(design, key), tuple)
-        else value
-        for key, value in settings.items()
-    }
+    values = {key: _checked(study, key, getattr(design, key), v) for key, v in settings.items()}
     return replace(design, **values)  # type: ignore[type-var]
+
+
+def _checked(study: str, key: str, current: Any, value: Any) -> Any:
+    """``value`` if it has the type of the field's current value (a list for a tuple, an
+    int for a float; anything where the current value is None)."""
+    if current is None or value is None:
+        return value
+    expected = type(current)
+    if expected is tuple and isinstance(value, list):
+        return tuple(value)
+    fits = isinstance(value, expected) or (expected is float and isinstance(value, int))
+    if not fits or (isinstance(value, bool) and expected is not bool):
+        raise PersonascopeError(
+            f"{study} setting {key} must be of type {expected.__name__}, got {value!r}"
+        )
+    return value

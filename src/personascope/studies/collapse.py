@@ -71,8 +71,8 @@ class CollapseStudy:
                 "known: n_personas, self_report_personas"
             )
         size = "quick" if ctx.quick else "full"
-        n = int(settings.get("n_personas", N_PERSONAS[size]))
-        k = min(n, int(settings.get("self_report_personas", SELF_REPORT_PERSONAS[size])))
+        n = _count(settings, "n_personas", N_PERSONAS[size], minimum=2)
+        k = min(n, _count(settings, "self_report_personas", SELF_REPORT_PERSONAS[size]))
         jackknife = Jackknife(seed=ctx.seed)
         embedder = Embedder(ctx.store)
         populations = [self._generate(ctx, spec, n) for spec in ctx.models]
@@ -251,6 +251,16 @@ class CollapseStudy:
             },
             "models": {pop.model_id: pop.model_key for pop in populations},
         }
+
+
+def _count(settings: dict[str, Any], key: str, default: int, minimum: int = 0) -> int:
+    """An integer setting of the collapse study, checked."""
+    value = settings.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise PersonascopeError(
+            f"collapse setting {key} must be an integer >= {minimum}, got {value!r}"
+        )
+    return value
 
 
 def _failures(pop: cm.Population) -> dict[str, int]:
