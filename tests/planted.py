@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -129,9 +130,10 @@ class PlantedModel:
 
 
 class PlantedExecutor:
-    """Runs batches on a planted model in this process."""
+    """Runs batches on a planted model (anything with ``info`` and the two batched
+    operations) in this process."""
 
-    def __init__(self, model: PlantedModel) -> None:
+    def __init__(self, model: Any) -> None:
         self.model = model
 
     def model_info(self, spec: ModelSpec) -> ModelInfo:

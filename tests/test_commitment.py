@@ -11,7 +11,6 @@ models, resumed from the store.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pytest
@@ -29,7 +28,7 @@ from personascope.models.base import (
     TextPrompt,
 )
 from personascope.models.catalog import ModelSpec
-from personascope.runner import Batch, BatchOutcome, Runner, run_batch
+from personascope.runner import Runner
 from personascope.store import Store
 from personascope.studies.base import StudyContext
 from personascope.studies.commitment import (
@@ -41,6 +40,7 @@ from personascope.studies.commitment import (
     prompt_after,
     seed_of,
 )
+from planted import PlantedExecutor
 
 # --- the decay fit ---------------------------------------------------------------------
 
@@ -174,26 +174,11 @@ class NarrowingModel:
         pass
 
 
-class FakeExecutor:
-    def __init__(self, model: NarrowingModel) -> None:
-        self.model = model
-
-    def model_info(self, spec: ModelSpec) -> ModelInfo:
-        return self.model.info
-
-    def execute(self, spec: ModelSpec, batches: Iterable[Batch]) -> Iterator[BatchOutcome]:
-        for batch in batches:
-            yield BatchOutcome(batch, run_batch(self.model, batch), 0.0, self.model.info)
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("commitment-planted")
     store = Store(tmp)
-    runner = Runner(store, "test", executor=FakeExecutor(NarrowingModel()), progress=False)
+    runner = Runner(store, "test", executor=PlantedExecutor(NarrowingModel()), progress=False)
     spec = ModelSpec("fake/narrowing", "fake", "narrowing", "chat", key="fake@narrowing")
     ctx = StudyContext(
         runner=runner,
