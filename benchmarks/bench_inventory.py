@@ -2,7 +2,8 @@
 
 Plans the inventory with :func:`personascope.instruments.administration.plan_requests`
 (accuracy wording, persona as system message) for 50 marker personas of the adoption
-study (32 high/low profiles and 18 ladder rungs), and times the backend two ways:
+study's complete design (its 32 high/low profiles, then the first 18 rungs of its 5 x 9
+ladder), and times the backend two ways:
 
   (a) prefix reuse: all requests in one batch, so each persona's shared prefix is
       evaluated once and only the item suffixes after it;
@@ -19,20 +20,24 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import replace
 
 from personascope.instruments.administration import Condition, plan_requests
 from personascope.instruments.inventory import load_inventory
 from personascope.models.base import ChoiceRequest
 from personascope.models.catalog import resolve
 from personascope.models.providers import load_model
-from personascope.studies.adoption import FULL, persona_units
+from personascope.studies.adoption import DOMAIN_ORDER, FULL, persona_units
 
 MODEL = "llamacpp/smollm2-135m-instruct"
 
 
 def personas(n: int) -> list[str]:
-    units = [u for u in persona_units(FULL, ("O", "C", "E", "A", "N")) if u.text]
-    return [u.text for u in units[:n] if u.text]
+    complete = replace(FULL, combos=True, ladder_levels=tuple(range(1, 10)))
+    texts = [u.text for u in persona_units(complete, DOMAIN_ORDER) if u.text]
+    if len(texts) < n:
+        raise SystemExit(f"the complete design has {len(texts)} personas, fewer than {n}")
+    return texts[:n]
 
 
 def rate(model, requests: list[ChoiceRequest]) -> tuple[float, float, float]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
+import numpy as np
 import pytest
 
 from personascope.errors import ModelLoadError, PromptTooLongError
@@ -16,6 +18,8 @@ from personascope.models.base import (
     TextPrompt,
 )
 from personascope.models.catalog import resolve
+from personascope.models.eval_blocks import BLOCK_SIZE, SCHEME, block_ends, ends_paragraph
+from personascope.models.llamacpp import common_prefix_length
 from personascope.models.providers import load_model
 
 LIKERT = ("1", "2", "3", "4", "5")
@@ -115,6 +119,47 @@ def test_shared_prefixes_are_evaluated_once_and_give_identical_scores(smollm2):
     assert batched == fresh  # bit-identical, whatever was in the cache before
     # the ~300-token persona prefix is paid once, then only the item suffixes (< 64 each)
     assert evaluated < prompt_tokens + 64 * (len(requests) - 1)
+
+
+def test_blocks_end_at_paragraph_breaks_however_the_newlines_are_tokenized():
+    assert ends_paragraph(["a", "\n", "\n", "b"]) == [False, False, True, False]
+    assert ends_paragraph(["a.\n\n", "b", "\n"]) == [True, False, False]
+    assert block_ends([False] * 70) == [32, 64]
+    assert block_ends([False, True] + [False] * 40) == [2, 34]
+
+
+def test_block_ends_of_a_prefix_are_the_prompts_block_ends_inside_it():
+    """The property prefix reuse rests on: a prefix is cut where the whole prompt is."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        breaks = list(rng.random(int(rng.integers(1, 150))) < 0.05)
+        ends = block_ends(breaks)
+        assert all(0 < b - a <= BLOCK_SIZE for a, b in itertools.pairwise([0, *ends]))
+        for k in range(1, len(breaks) + 1):
+            assert block_ends(breaks[:k]) == [e for e in ends if e <= k]
+
+
+@pytest.mark.parametrize("model_name", ["smollm2", "gemma"])
+def test_items_after_a_paragraph_break_reevaluate_only_from_the_break(model_name, request):
+    model = request.getfixturevalue(model_name)
+    requests = [
+        ChoiceRequest(TextPrompt(f"{PERSONA}\n\nStatement: {item}\nAnswer (1 to 5): "), LIKERT)
+        for item in ITEMS
+    ]
+    fresh = []
+    for one in requests:
+        model.score_choices([ChoiceRequest(TextPrompt("Unrelated text."), LIKERT)])
+        fresh.append(model.score_choices([one])[0])
+    tokens = [model.tokenize_prompt(r.prompt) for r in requests]
+    for i in range(1, len(requests)):
+        model.score_choices([requests[i - 1]])
+        before = model.n_evaluated
+        assert model.score_choices([requests[i]]) == [fresh[i]]
+        suffix = len(tokens[i]) - common_prefix_length(tokens[i - 1], tokens[i])
+        # the item's own tokens plus "Statement:" after the break, not up to 31 more
+        assert suffix <= model.n_evaluated - before <= suffix + 4
+    assert resolve(model.info.model_id).key.endswith(f"#{SCHEME}")
+    assert len(model.info.file_sha256) == 64
 
 
 def test_multi_token_options_are_scored_as_whole_continuations(gemma):

@@ -208,7 +208,7 @@ def _checkpoint_record(
     return {
         "step": checkpoint.step,
         "model_id": checkpoint.model_id,
-        "model_key": checkpoint.key,
+        "model_key": checkpoint.results_key,
         "finish_reasons": {
             reason: sum(r.finish_reason == reason for r in gens) for reason in ("stop", "length")
         },

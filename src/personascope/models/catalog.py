@@ -35,6 +35,7 @@ from typing import Any
 
 from personascope.errors import ModelNotFoundError
 from personascope.models.base import ModelKind
+from personascope.models.eval_blocks import SCHEME as EVAL_SCHEME
 
 # openai-api options that change results (not just transport): cached apart.
 _HTTP_RESULT_OPTIONS = ("prefill", "top_logprobs", "echo", "extra_sampling", "logprobs")
@@ -176,9 +177,10 @@ def _gguf_spec(model_id: str, provider: str, name: str, options: dict[str, Any])
         if not path.is_file():
             raise ModelNotFoundError(f"{model_id!r}: no such GGUF file: {path}")
         kind = options.get("kind")
-    return ModelSpec(
-        model_id, provider, name, kind, path, f"{model_id}@{file_sha256(path)}", options
-    )
+    key = f"{model_id}@{file_sha256(path)}"
+    if provider == "llamacpp":  # llama.cpp's numbers depend on how prompts are batched
+        key += f"#{EVAL_SCHEME}"
+    return ModelSpec(model_id, provider, name, kind, path, key, options)
 
 
 def resolve(model_id: str, **options: Any) -> ModelSpec:

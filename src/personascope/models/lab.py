@@ -17,7 +17,8 @@ Where things live: ``$PERSONASCOPE_LAB_HOME``, by default ``<user cache>/lab``:
 The backend is llama.cpp on the embedded base GGUF with the LoRA file applied, so tuned
 checkpoints sample about as fast as the base model, and the untrained adapter (step 0)
 is the base model exactly. Results are keyed ``lab/<name>@<base GGUF hash>+<adapter
-hash>``: the same adapter gives the same cached results whatever its folder. Gemma's terms
+hash>#<evaluation scheme>``: the same adapter gives the same cached results whatever its
+folder. Gemma's terms
 of use apply to adapters trained from Gemma (they are derivatives of it).
 """
 
@@ -43,6 +44,7 @@ from personascope.models.catalog import (
     file_sha256,
     user_cache_dir,
 )
+from personascope.models.eval_blocks import SCHEME as EVAL_SCHEME
 from personascope.models.gguf_lora import (
     ADAPTER_CONFIG,
     ADAPTER_WEIGHTS,
@@ -83,6 +85,11 @@ class Checkpoint:
     @property
     def key(self) -> str:
         return f"{self.model_id}@{self.base_sha256}+{self.adapter_sha256}"
+
+    @property
+    def results_key(self) -> str:
+        """The key its results are cached under (llama.cpp's evaluation scheme included)."""
+        return f"{self.key}#{EVAL_SCHEME}"
 
     @property
     def lora_path(self) -> Path:
@@ -204,7 +211,9 @@ def lab_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelSpec:
     """The spec of ``lab/<name>``: the base GGUF, keyed with the adapter (nothing is
     built or loaded)."""
     checkpoint = lookup(name)
-    return ModelSpec(model_id, "lab", name, "base", _base_gguf(checkpoint), checkpoint.key, options)
+    return ModelSpec(
+        model_id, "lab", name, "base", _base_gguf(checkpoint), checkpoint.results_key, options
+    )
 
 
 def lora_gguf(checkpoint: Checkpoint) -> Path:

@@ -5,9 +5,10 @@ Two properties matter for measurement and are built in here:
 * **Results do not depend on what was evaluated before.** llama.cpp's logits depend on how
   a prompt is split into evaluation batches (on Gemma-270M, one 373-token prompt evaluated
   in one batch or in pieces of 7/193/173 tokens gave logits differing by up to 2.1). So
-  prompts are always evaluated in blocks at fixed absolute positions (0-31, 32-63, ...);
-  a shared prefix is reused from the KV cache only in whole blocks, which makes the reused
-  state bit-identical to a fresh evaluation.
+  prompts are always evaluated in the canonical blocks of
+  :mod:`personascope.models.eval_blocks` (a block ends at a paragraph break or after 32
+  tokens); a shared prefix is reused from the KV cache only in whole blocks, which makes
+  the reused state bit-identical to a fresh evaluation.
 * **Shared prefixes are paid for once.** Requests are processed in prompt order, so the
   items of one persona follow each other and only their suffixes are evaluated.
 
@@ -37,6 +38,7 @@ from personascope.models.base import (
 )
 from personascope.models.catalog import ModelSpec
 from personascope.models.chat_template import checked_prompt, render_prompt
+from personascope.models.eval_blocks import SCHEME, block_ends, ends_paragraph
 from personascope.models.sampling import (
     SAMPLER_ORDER,
     cut_at_stop,
@@ -45,7 +47,6 @@ from personascope.models.sampling import (
     sample_token,
 )
 
-BLOCK = 32
 DEFAULT_N_CTX = 4096
 
 
@@ -125,11 +126,12 @@ class LlamaCppModel:
         self._prefix_reuse = bool(spec.options.get("prefix_reuse", True))
         self._tokens: list[int] = []  # what the KV cache holds
         self._stable = 0  # leading tokens evaluated in whole canonical blocks
+        self._pieces: dict[int, str] = {}  # token id -> its text, for finding paragraph ends
         self.n_evaluated = 0  # tokens evaluated so far (prefix reuse shows as a small count)
         self.info = ModelInfo(
             model_id=spec.model_id,
             kind=kind,
-            file_sha256=spec.key.rpartition("@")[2] or None,
+            file_sha256=spec.key.rpartition("@")[2].partition("#")[0] or None,
             revision=None,
             backend="llamacpp",
             backend_version=llama_cpp.__version__,
@@ -138,7 +140,7 @@ class LlamaCppModel:
                 "path": str(spec.path),
                 "n_ctx": self._n_ctx,
                 "n_threads": threads,
-                "eval_block": BLOCK,
+                "eval_blocks": SCHEME,
                 "description": model.desc(),
                 "n_params": model.n_params(),
                 "chat_template": self._template,
@@ -165,22 +167,26 @@ class LlamaCppModel:
     def _logits(self) -> np.ndarray:
         return np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._n_vocab,)).copy()
 
+    def _piece(self, token: int) -> str:
+        if token not in self._pieces:
+            self._pieces[token] = self._llm.detokenize([token]).decode("utf-8", "replace")
+        return self._pieces[token]
+
     def _eval_prompt(self, tokens: list[int]) -> np.ndarray:
         """Evaluate ``tokens`` in canonical blocks, reusing whole cached blocks; last logits."""
-        reuse = min(common_prefix_length(self._tokens, tokens), self._stable, len(tokens) - 1)
-        if not self._prefix_reuse:
-            reuse = 0
-        start = (reuse // BLOCK) * BLOCK
+        ends = block_ends(ends_paragraph([self._piece(t) for t in tokens]))
+        start = 0
+        if self._prefix_reuse:
+            limit = min(common_prefix_length(self._tokens, tokens), self._stable, len(tokens) - 1)
+            start = max((end for end in ends if end <= limit), default=0)
         self._llm.n_tokens = start
         del self._tokens[start:]
-        position = start
-        while position < len(tokens):
-            end = min((position // BLOCK + 1) * BLOCK, len(tokens))
-            self._llm.eval(tokens[position:end])
-            self._tokens.extend(tokens[position:end])
-            self.n_evaluated += end - position
-            position = end
-        self._stable = (len(tokens) // BLOCK) * BLOCK
+        for end in [*(e for e in ends if start < e < len(tokens)), len(tokens)]:
+            self._llm.eval(tokens[start:end])
+            self._tokens.extend(tokens[start:end])
+            self.n_evaluated += end - start
+            start = end
+        self._stable = ends[-1] if ends else 0
         return self._logits()
 
     def _eval_next(self, token: int) -> np.ndarray:
