@@ -122,7 +122,10 @@ def _context(tmp_path, runner, store, spec, config, quick=True):
 SMALL = {"wordings": ["accuracy"], "ladder_levels": [1, 3, 7, 9], "n_boot": 200}
 
 
-def test_a_planted_perfect_adopter_scores_perfectly(tmp_path):
+@pytest.mark.parametrize("items_per_domain", [None, 2])
+def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
+    """On the whole Mini-IPIP and on its quick form (2 items per domain): both have
+    human norms (T-scores, and validity references for the form administered)."""
     inv = load_inventory("mini_ipip")
     design = Design(combos=True, ladder_levels=(1, 3, 7, 9), n_markers=2)
     units = persona_units(design, tuple("OCEAN"))
@@ -136,7 +139,7 @@ def test_a_planted_perfect_adopter_scores_perfectly(tmp_path):
     config = {
         **SMALL,
         "combos": True,
-        "items_per_domain": None,  # the whole scale, which has human norms (T-scores)
+        "items_per_domain": items_per_domain,
         "n_markers": 2,
         "order_seeds": [1],
         "placement_control": True,
@@ -158,6 +161,9 @@ def test_a_planted_perfect_adopter_scores_perfectly(tmp_path):
     profile = condition["default_profile"]
     assert profile["scores"] == pytest.approx(default)
     assert profile["verdict"] == "valid"
+    for row in condition["validity"]["domains"].values():
+        assert row["verdict"] == "valid", row["reasons"]
+        assert row["reference"] == f"{condition['provenance']['inventory']} human norms"
     assert profile["derived_type"]["type"] is not None
     assert set(profile["t_scores"]) == set("OCEAN")
     assert condition["provenance"]["model_key"] == "fake@planted"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from personascope.instruments.inventory import load_inventory
+from personascope.instruments.inventory import item_subset, load_inventory
 from personascope.instruments.norms import (
     acquiescence,
     item_spread,
@@ -17,6 +17,7 @@ from personascope.instruments.norms import (
     norms_for,
     sample_reference,
 )
+from personascope.instruments.validity import references
 
 HUMAN = Path(__file__).resolve().parents[2] / "shared/data/human/ipip50_openpsychometrics.tsv"
 SIGNS = {  # Neuroticism direction: the codebook's emotional-stability keys, reversed
@@ -91,6 +92,22 @@ def test_mini_ipip_has_its_own_norms_and_neo_has_none():
     assert load_norms("mini_ipip").n == 19718
     assert load_norms("mini_ipip").grid.tolist() == [1 + j / 4 for j in range(17)]
     assert load_norms("ipip_neo_120") is None
+
+
+def test_shortened_forms_have_their_own_norms():
+    """The first k items per domain (a study's items_per_domain) are normed as given."""
+    mini = load_inventory("mini_ipip")
+    two = norms_for(item_subset(mini, 2))
+    assert two is not None and two.inventory == "mini_ipip:first-2-per-domain"
+    assert two.grid.tolist() == [1 + j / 2 for j in range(9)]
+    assert norms_for(item_subset(mini, 3)) is not None
+    assert norms_for(item_subset(load_inventory("ipip50"), 9)) is not None
+    # a mean of fewer positively correlated items spreads more than the whole scale's
+    assert (two.sd > load_norms("mini_ipip").sd).all()
+    # and the human item spread of 2 answers is not that of 10 (what validity compares to)
+    short = references(item_subset(mini, 2))["E"]
+    assert short.label == "mini_ipip:first-2-per-domain human norms"
+    assert short.spread_median != references(load_inventory("ipip50"))["E"].spread_median
 
 
 def test_norms_refuse_an_inventory_with_other_items():

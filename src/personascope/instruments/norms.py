@@ -4,7 +4,9 @@ The norms come from the 19,719 respondents of the openpsychometrics.org IPIP-50 
 set (``../shared/data/human/ipip50_openpsychometrics.tsv``, collected c. 2012).
 ``scripts/build_norms.py`` reads that file and writes ``data/norms_ipip50.json`` with
 :func:`build_norms`; the raw file itself never ships. For each scale (``ipip50`` and
-``mini_ipip``, whose items are all IPIP-50 items) the norms hold, per domain, the mean
+``mini_ipip``, whose items are all IPIP-50 items, and their shortened forms of the first
+k >= 2 items per domain that a study's ``items_per_domain`` setting administers; see
+:func:`normed_forms`) the norms hold, per domain, the mean
 and SD of domain scores, the distribution of domain scores on their grid of possible
 values, the 5 x 5 Pearson correlation matrix, alpha and omega, and the human
 distributions of two answer-style indices the validity diagnostics compare against.
@@ -33,7 +35,7 @@ import numpy as np
 from scipy import stats
 
 from personascope.errors import InputFileError
-from personascope.instruments.inventory import DATA_DIR, Inventory, load_inventory
+from personascope.instruments.inventory import DATA_DIR, Inventory, item_subset, load_inventory
 from personascope.instruments.reliability import cronbach_alpha, mcdonald_omega
 from personascope.instruments.scoring import score_answers
 
@@ -212,6 +214,17 @@ def scale_norms(inventory: Inventory, raw: np.ndarray, source: str) -> ScaleNorm
     )
 
 
+def normed_forms() -> list[Inventory]:
+    """The forms norms are built for: the IPIP-50 and the Mini-IPIP, then each one's
+    first k items of every domain for k = 2 .. (items per domain - 1)."""
+    forms = []
+    for name in ("ipip50", "mini_ipip"):
+        inventory = load_inventory(name)
+        per_domain = min(len(inventory.domain_indices(d)) for d in inventory.domains)
+        forms += [inventory, *(item_subset(inventory, k) for k in range(2, per_domain))]
+    return forms
+
+
 def build_norms(
     item_ids: list[str], raw: np.ndarray, source: str, data_sha256: str
 ) -> dict[str, Any]:
@@ -237,11 +250,10 @@ def build_norms(
             "n": int(values.size),
         }
     scales = {}
-    for name in ("ipip50", "mini_ipip"):
-        inventory = load_inventory(name)
+    for inventory in normed_forms():
         table = raw[:, [columns[i] for i in inventory.item_ids]]
-        scales[name] = scale_norms(inventory, table, source).to_dict()
-        scales[name]["inventory_hash"] = inventory.content_hash
+        scales[inventory.id] = scale_norms(inventory, table, source).to_dict()
+        scales[inventory.id]["inventory_hash"] = inventory.content_hash
     return {
         "format": NORMS_FORMAT,
         "source": source,
