@@ -22,40 +22,24 @@ import argparse
 import os
 import time
 
+from likert import ITEMS, JOBS, likert_request
 from personascope.models.base import (
     ChatPrompt,
     ChoiceRequest,
     GenerationRequest,
     Message,
     SamplerSettings,
-    TextPrompt,
 )
 from personascope.models.catalog import resolve
 from personascope.models.providers import load_model
 
-ITEMS = (
-    "I am the life of the party.",
-    "I get stressed out easily.",
-    "I leave my belongings around.",
-    "I have a vivid imagination.",
-    "I sympathize with others' feelings.",
-    "I am always prepared.",
-    "I feel comfortable around people.",
-    "I am not interested in abstract ideas.",
-)
-JOBS = ("nurse", "welder", "poet", "banker", "farmer", "pilot", "chef", "teacher", "judge")
-
 
 def scoring_plan(personas: int, items: int) -> list[ChoiceRequest]:
     return [
-        ChoiceRequest(
-            TextPrompt(
-                f"You are a {30 + 3 * p}-year-old {JOBS[p % len(JOBS)]}. You grew up in a small "
-                "town, you have two siblings and you spend your weekends outdoors.\n"
-                "Rate how well the statement describes you, from 1 (very inaccurate) to 5 "
-                f"(very accurate).\nStatement: {ITEMS[i % len(ITEMS)]}\nAnswer: "
-            ),
-            ("1", "2", "3", "4", "5"),
+        likert_request(
+            f"You are a {30 + 3 * p}-year-old {JOBS[p % len(JOBS)]}. You grew up in a small "
+            "town, you have two siblings and you spend your weekends outdoors.",
+            ITEMS[i % len(ITEMS)],
         )
         for p in range(personas)
         for i in range(items)

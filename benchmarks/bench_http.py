@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from likert import ITEMS, JOBS, likert_request
 from personascope.models.base import (
-    ChoiceRequest,
     GenerationRequest,
     LanguageModel,
     SamplerSettings,
@@ -33,28 +33,12 @@ from personascope.models.llamacpp import LlamaCppModel
 from personascope.models.providers import load_model
 from servers import LlamaServer, smollm2_gguf
 
-ITEMS = (
-    "I am the life of the party.",
-    "I get stressed out easily.",
-    "I leave my belongings around.",
-    "I have a vivid imagination.",
-    "I sympathize with others' feelings.",
-)
-JOBS = ("nurse", "welder", "poet", "banker", "farmer", "pilot", "chef", "teacher", "judge")
-
 
 def plans(personas: int, samples: int, tokens: int):
     scoring = [
-        ChoiceRequest(
-            TextPrompt(
-                f"You are a {40 + p}-year-old {JOBS[p % len(JOBS)]} (persona {p}).\n"
-                "Rate how well the statement describes you, from 1 (very inaccurate) to 5 "
-                f"(very accurate).\nStatement: {item}\nAnswer: "
-            ),
-            ("1", "2", "3", "4", "5"),
-        )
+        likert_request(f"You are a {40 + p}-year-old {JOBS[p % len(JOBS)]} (persona {p}).", item)
         for p in range(personas)
-        for item in ITEMS
+        for item in ITEMS[:5]
     ]
     settings = SamplerSettings(temperature=1.0, max_tokens=tokens)
     generation = [

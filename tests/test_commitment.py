@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
+from contexts import embedded_context
 from personascope.errors import MetricInputError
 from personascope.metrics.decay import decay_rate, exponential_fit, mean_curve
 from personascope.models.base import (
@@ -259,25 +260,9 @@ def test_untrusted_answers_are_escaped_in_the_report(planted):
 
 
 def test_real_models_tiny_interview(tmp_path):
-    from personascope.models.catalog import resolve
-
-    store = Store(tmp_path)
-    runner = Runner(store, "test", progress=False)
-    ctx = StudyContext(
-        runner=runner,
-        store=store,
-        models=[resolve("llamacpp/gemma3-270m"), resolve("llamacpp/smollm2-135m-instruct")],
-        out_dir=tmp_path,
-        run_id="test",
-        config={
-            "commitment": {
-                "conversations": 2,
-                "turns": 1,
-                "continuations": 2,
-                "answer_tokens": 8,
-                "describe_tokens": 8,
-            }
-        },
+    settings = {"conversations": 2, "turns": 1, "continuations": 2}
+    ctx = embedded_context(
+        tmp_path, {"commitment": {**settings, "answer_tokens": 8, "describe_tokens": 8}}
     )
     findings = CommitmentStudy().run(ctx)
     for model_id, model in findings["models"].items():
@@ -294,7 +279,7 @@ def test_real_models_tiny_interview(tmp_path):
     from personascope.report.blocks import escape
     from personascope.report.sections import renderer
 
-    stored = {name: data for (_, name), data in store.findings("commitment").items()}
+    stored = {name: data for (_, name), data in ctx.store.findings("commitment").items()}
     section = renderer("commitment")(stored)
     html = "".join(str(b) for b in section.blocks)
     first_answer = findings["models"]["llamacpp/gemma3-270m"]["transcripts"][0][0]["answer"]
@@ -306,4 +291,4 @@ def test_real_models_tiny_interview(tmp_path):
             "narrowing per turn (self-descriptions)",
         }
         assert cells["narrowing per turn (answer entropy)"] != "-"
-    store.close()
+    ctx.store.close()

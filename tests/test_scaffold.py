@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personascope.models.catalog import resolve
+from contexts import embedded_context
 from personascope.personas.io import read_personas
 from personascope.runner import Runner
 from personascope.store import Store
@@ -70,19 +70,15 @@ def test_a_starved_strategy_does_not_shrink_the_comparison():
 
 
 def test_scaffold_study_end_to_end(tmp_path):
-    spec = resolve("llamacpp/smollm2-135m-instruct")
-    with Store(tmp_path) as store:
-        runner = Runner(store, "scaffold-test", progress=False)
-        ctx = StudyContext(
-            runner, store, [resolve("llamacpp/gemma3-270m"), spec], tmp_path, "scaffold-test",
-            seed=0, quick=True, config={"scaffold": SETTINGS},
-        )  # fmt: skip
+    ctx = embedded_context(tmp_path, {"scaffold": SETTINGS}, quick=True)
+    spec = ctx.models[1]  # SmolLM2, the chat model
+    with ctx.store:
         findings = get_study("scaffold").run(ctx)
-        executed = runner.executed
+        executed = ctx.runner.executed
         again = get_study("scaffold").run(ctx)
-        assert runner.executed == executed  # a rerun is answered from the store
-        stored = store.findings("scaffold")
-        runner.executor.close()
+        assert ctx.runner.executed == executed  # a rerun is answered from the store
+        stored = ctx.store.findings("scaffold")
+        ctx.runner.executor.close()
     table, pareto = findings["table"], findings["pareto"]
     assert again["table"]["rows"].keys() == table["rows"].keys()
     assert stored[("scaffold", "table")]["model_id"] == spec.model_id  # the chat model

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from clitools import one_error_line, run_cli
+from contexts import embedded_context
 from personascope.instruments.inventory import load_inventory
 from personascope.models.base import ChatPrompt, GenerationRequest, GenerationResult
 from personascope.studies.base import StudyContext
@@ -252,33 +253,14 @@ def test_audit_runs_both_studies_on_a_persona_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory):
-    from personascope.models.catalog import resolve
-    from personascope.runner import Runner
-    from personascope.store import Store
-
-    tmp = tmp_path_factory.mktemp("stability-real")
-    store = Store(tmp)
-    runner = Runner(store, "test", progress=False)
-    ctx = StudyContext(
-        runner=runner,
-        store=store,
-        models=[resolve("llamacpp/gemma3-270m"), resolve("llamacpp/smollm2-135m-instruct")],
-        out_dir=tmp,
-        run_id="test",
-        config={
-            "stability": {
-                "n_personas": 2,
-                "paraphrases": 2,
-                "seeds": 2,
-                "max_tokens": 8,
-                "items_per_domain": 2,
-                "n_draws": 500,
-            }
-        },
+    settings = {"n_personas": 2, "paraphrases": 2, "seeds": 2, "max_tokens": 8}
+    ctx = embedded_context(
+        tmp_path_factory.mktemp("stability-real"),
+        {"stability": {**settings, "items_per_domain": 2, "n_draws": 500}},
     )
     findings = StabilityStudy().run(ctx)
     yield ctx, findings
-    store.close()
+    ctx.store.close()
 
 
 def test_real_models_decompose_and_withhold_invalid_self_reports(real_run):
