@@ -18,8 +18,8 @@ The backend is llama.cpp on the embedded base GGUF with the LoRA file applied, s
 checkpoints sample about as fast as the base model, and the untrained adapter (step 0)
 is the base model exactly. Results are keyed ``lab/<name>@<base GGUF hash>+<adapter
 hash>#<evaluation scheme>``: the same adapter gives the same cached results whatever its
-folder. Gemma's terms
-of use apply to adapters trained from Gemma (they are derivatives of it).
+folder. Gemma's terms of use apply to adapters trained from Gemma (they are derivatives
+of it).
 """
 
 from __future__ import annotations
