@@ -4,8 +4,8 @@ Reads the openpsychometrics.org IPIP-50 data (19,719 respondents; tab-separated,
 answers 1-5, 0 = missing) and writes item statistics and, for the IPIP-50, the
 Mini-IPIP and their shortened forms (the first k items of each domain), domain means,
 SDs, score distributions, the 5 x 5 correlation matrix, alpha and omega (see
-personascope.instruments.norms). The raw file is never copied
-into the repository; only these derived figures are.
+personascope.instruments.norms). The raw file is never copied into the repository; only
+these derived figures are.
 
     .venv/bin/python scripts/build_norms.py [--data PATH.tsv] [--out PATH.json]
 

@@ -77,25 +77,30 @@ class PlantedStabilityModel(PlantedModel):
         return out
 
 
-@pytest.fixture(scope="module")
-def planted_findings(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("stability-planted")
-    runner, store, spec = planted_runner(tmp, PlantedStabilityModel())
-    ctx = StudyContext(
+def planted_context(folder: Path, settings: dict) -> StudyContext:
+    """The planted model over the persona file, with these stability settings."""
+    runner, store, spec = planted_runner(folder, PlantedStabilityModel())
+    personas = str(write_persona_file(folder / "personas.jsonl"))
+    return StudyContext(
         runner=runner,
         store=store,
         models=[spec],
-        out_dir=tmp,
+        out_dir=folder,
         run_id="test",
-        config={
-            "personas_file": str(write_persona_file(tmp / "personas.jsonl")),
-            "stability": {"paraphrases": 2, "seeds": 2, "n_personas": None, "n_draws": 500},
-        },
+        config={"personas_file": personas, "stability": settings},
+    )
+
+
+@pytest.fixture(scope="module")
+def planted_findings(tmp_path_factory):
+    ctx = planted_context(
+        tmp_path_factory.mktemp("stability-planted"),
+        {"paraphrases": 2, "seeds": 2, "n_personas": None, "n_draws": 500},
     )
     findings = StabilityStudy().run(ctx)
-    stored = store.findings("stability")[("stability", "summary")]
-    yield findings, stored, spec
-    store.close()
+    stored = ctx.store.findings("stability")[("stability", "summary")]
+    yield findings, stored, ctx.models[0]
+    ctx.store.close()
 
 
 def test_planted_inventory_components_are_recovered_exactly(planted_findings):
@@ -150,25 +155,10 @@ def test_findings_carry_provenance_and_the_persona_file(planted_findings):
 def test_generate_mode_estimates_the_sampling_facet_and_says_so(tmp_path):
     """Without log-probs the answers are sampled; the planted model always gives the
     mode of its distribution, so the estimated sampling variance is exactly 0."""
-    runner, store, spec = planted_runner(tmp_path, PlantedStabilityModel())
-    ctx = StudyContext(
-        runner=runner,
-        store=store,
-        models=[spec],
-        out_dir=tmp_path,
-        run_id="test",
-        config={
-            "personas_file": str(write_persona_file(tmp_path / "personas.jsonl")),
-            "stability": {
-                "paraphrases": 2,
-                "answer_mode": "generate",
-                "answer_samples": 3,
-                "n_draws": 200,
-            },
-        },
-    )
-    model = StabilityStudy().run(ctx)["models"][spec.model_id]
-    store.close()
+    settings = {"paraphrases": 2, "answer_mode": "generate", "answer_samples": 3}
+    ctx = planted_context(tmp_path, {**settings, "n_draws": 200})
+    model = StabilityStudy().run(ctx)["models"][ctx.models[0].model_id]
+    ctx.store.close()
     inventory = model["inventory"]
     assert inventory["seed_facet"].startswith("estimated: 3 sampled answers")
     assert model["requests"]["inventory"] == 4 * 2 * 10 * 3  # P R I samples

@@ -6,10 +6,10 @@ set (``../shared/data/human/ipip50_openpsychometrics.tsv``, collected c. 2012).
 :func:`build_norms`; the raw file itself never ships. For each scale (``ipip50`` and
 ``mini_ipip``, whose items are all IPIP-50 items, and their shortened forms of the first
 k >= 2 items per domain that a study's ``items_per_domain`` setting administers; see
-:func:`normed_forms`) the norms hold, per domain, the mean
-and SD of domain scores, the distribution of domain scores on their grid of possible
-values, the 5 x 5 Pearson correlation matrix, alpha and omega, and the human
-distributions of two answer-style indices the validity diagnostics compare against.
+:func:`normed_forms`) the norms hold, per domain, the mean and SD of domain scores, the
+distribution of domain scores on their grid of possible values, the 5 x 5 Pearson
+correlation matrix, alpha and omega, and the human distributions of two answer-style
+indices the validity diagnostics compare against.
 
 * T-score: ``T = 50 + 10 (x - mean) / sd``.
 * Percentile: the mid-rank percentile ``100 * (P(X < x) + P(X = x) / 2)`` of a score on
