@@ -96,7 +96,7 @@ def main() -> None:
     (t_b, cpu_b) = timed(lambda: without_reuse.score_choices(requests))
     with tempfile.TemporaryDirectory() as folder, Store(folder) as store:
         runner = Runner(store, store.start_run("bench", {}), progress=False)
-        (t_c, cpu_c) = timed(lambda: runner.run(spec, requests))
+        (t_c, cpu_c) = timed(lambda: runner.score(spec, requests))
         runner.executor.close()
     n = len(requests)
     print(f"{n} requests, 20 personas x 20 items, ~{n_prompt} prompt tokens each, {MODEL}")

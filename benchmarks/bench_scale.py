@@ -62,18 +62,18 @@ MODEL = "llamacpp/smollm2-135m-instruct"
 SERVED = "smollm2"
 
 
-def stability_plan(full: bool, seed: int = 0) -> list:
-    """The stability study's requests for a chat model: self-descriptions, then items."""
+def stability_plan(full: bool, seed: int = 0) -> tuple[list, list]:
+    """The stability study's requests for a chat model: self-descriptions and items."""
     design = stability.FULL if full else stability.QUICK
     personas = [
         stability.PersonaText(p["id"], p["description"])
         for p in stability.load_data()["personas"][: design.n_personas]
     ]
     prompts = stability.persona_prompts(personas, stability.paraphrase_templates(design))
-    requests: list = stability.plan_self_descriptions("chat", prompts, design, seed)
+    descriptions = stability.plan_self_descriptions("chat", prompts, design, seed)
     inventory = item_subset(load_inventory(design.inventory), design.items_per_domain)
     condition = stability.answer_condition(design, seed)
-    return requests + plan_requests(inventory, prompts, "chat", condition)
+    return descriptions, plan_requests(inventory, prompts, "chat", condition)
 
 
 def cpu_snapshot() -> dict[tuple[int, float], float]:
@@ -107,13 +107,17 @@ def cpu_used(before: dict[tuple[int, float], float]) -> tuple[float, float]:
     return total, after[mine] - before[mine]
 
 
-def timed_run(spec: ModelSpec, requests: list, executor: Executor) -> tuple[float, list]:
+def timed_run(
+    spec: ModelSpec, plan: tuple[list, list], executor: Executor
+) -> tuple[float, list]:
+    """Seconds to run the plan (self-descriptions, then items) and its results in order."""
+    descriptions, items = plan
     with tempfile.TemporaryDirectory() as folder, Store(folder) as store:
         runner = Runner(store, "bench", executor=executor, progress=False)
         started = time.perf_counter()
-        results = runner.run(spec, requests)
+        results = [*runner.generate(spec, descriptions), *runner.score(spec, items)]
         elapsed = time.perf_counter() - started
-        assert store.count_results(spec.key) == len(requests)
+        assert store.count_results(spec.key) == len(results)
     return elapsed, results
 
 
@@ -193,7 +197,8 @@ def main() -> None:
         help="ASSUMED requests/s of one GPU vLLM server on such a plan (not measured here)",
     )
     args = parser.parse_args()
-    requests = stability_plan(args.full)
+    plan = stability_plan(args.full)
+    requests = [*plan[0], *plan[1]]
     n = len(requests)
     n_choice = sum(r.kind == "choice" for r in requests)
     print(
@@ -208,7 +213,7 @@ def main() -> None:
         executor = make()
         try:
             before = cpu_snapshot()
-            elapsed, results = timed_run(spec, requests, executor)
+            elapsed, results = timed_run(spec, plan, executor)
             used = cpu_used(before)  # before close(): Ray workers are still alive
         finally:
             executor.close()

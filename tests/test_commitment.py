@@ -110,14 +110,14 @@ def test_base_transcript_frame():
 def test_plan_turn_groups_and_seeds():
     interview = load_interview()
     histories = [[], []]
-    requests, where = plan_turn("chat", interview, FULL, histories, 0, seed=3)
-    main, described, probes = (requests[where[k]] for k in ("main", "describe", "probes"))
+    plan = plan_turn("chat", interview, FULL, histories, 0, seed=3)
+    main, described, probes = plan.main, plan.describe, plan.probes
     assert len(main) == 2 and len(described) == 2 * FULL.continuations
     assert len(probes) == 2 * len(interview.probes)
     assert all(isinstance(r, ChoiceRequest) for r in probes)
     assert len({r.seed for r in main + described}) == len(main) + len(described)
-    last, where_last = plan_turn("chat", interview, FULL, histories, FULL.turns, seed=3)
-    assert len(last[where_last["main"]]) == 0  # no main-line answer after the last question
+    last = plan_turn("chat", interview, FULL, histories, FULL.turns, seed=3)
+    assert len(last.main) == 0  # no main-line answer after the last question
     seeds = {seed_of(0, c, t, k) for c in range(5) for t in range(9) for k in range(10)}
     assert len(seeds) == 5 * 9 * 10
 

@@ -20,7 +20,6 @@ from personascope.errors import BackendError, ModelNotFoundError
 from personascope.models.base import (
     ChoiceRequest,
     GenerationRequest,
-    GenerationResult,
     SamplerSettings,
     TextPrompt,
     request_hash,
@@ -45,11 +44,12 @@ def item(persona: str, statement: str) -> TextPrompt:
     )
 
 
-def plan() -> list:
+def plan() -> tuple[list[ChoiceRequest], list[GenerationRequest]]:
+    """Persona x statement choices, and four seeded generations."""
     choices = [ChoiceRequest(item(p, s), LIKERT) for p in PERSONAS for s in STATEMENTS]
     sampler = SamplerSettings(temperature=1.0, max_tokens=8)
     prompt = TextPrompt("Describe yourself in one sentence. I am")
-    return [*choices, *(GenerationRequest(prompt, sampler, seed=s) for s in range(4))]
+    return choices, [GenerationRequest(prompt, sampler, seed=s) for s in range(4)]
 
 
 class Clock:
@@ -245,10 +245,13 @@ def test_a_failing_server_is_left_at_once_for_a_healthy_one(server):
 
 
 def test_a_server_stopped_mid_run_loses_and_duplicates_nothing(server, tmp_path):
-    requests = plan()
+    choices, generations = plan()
+    requests = [*choices, *generations]
     with Store(tmp_path / "reference") as store:
         runner = Runner(store, "reference", progress=False)
-        expected = runner.run(resolve(f"openai-api/{SERVED}", base_url=server.base_url), requests)
+        reference = resolve(f"openai-api/{SERVED}", base_url=server.base_url)
+        expected_scores = runner.score(reference, choices)
+        expected_texts = runner.generate(reference, generations)
         runner.executor.close()
 
     with LlamaServer(smollm2_gguf(), alias=SERVED, n_threads=1) as second, Store(tmp_path) as store:
@@ -268,7 +271,8 @@ def test_a_server_stopped_mid_run_loses_and_duplicates_nothing(server, tmp_path)
 
         stopper = threading.Thread(target=stop_after_first_batch, daemon=True)
         stopper.start()
-        results = runner.run(spec, requests)
+        scores = runner.score(spec, choices)
+        texts = runner.generate(spec, generations)
         stopper.join(timeout=60)
         status = runner.executor.model(spec).endpoint_status()
         runner.executor.close()
@@ -279,11 +283,10 @@ def test_a_server_stopped_mid_run_loses_and_duplicates_nothing(server, tmp_path)
     assert runner.executed == len(requests)  # every request ran once: no batch twice
     assert status[0]["sent"] > 0 and status[1]["sent"] > 0  # both served before the stop
     assert status[1]["down"] and status[1]["failed"] >= 1
-    for got, want in zip(results, expected):
-        if isinstance(want, GenerationResult):
-            assert got.text == want.text and got.token_ids == want.token_ids
-        else:
-            assert got.logprobs == pytest.approx(want.logprobs, abs=1e-4)
+    for got, want in zip(scores, expected_scores, strict=True):
+        assert got.logprobs == pytest.approx(want.logprobs, abs=1e-4)
+    for got, want in zip(texts, expected_texts, strict=True):
+        assert got.text == want.text and got.token_ids == want.token_ids
 
 
 # --- command line ---------------------------------------------------------------------------

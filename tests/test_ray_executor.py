@@ -48,9 +48,9 @@ BATCHES = {"choice": 2, "generate": 2}
 PROMPT = "Describe a person in one sentence."
 
 
-def plan(chat: bool, n_generations: int) -> list:
-    """Persona x statement choice requests (shared persona prefixes) plus generations."""
-    requests: list = []
+def plan(chat: bool, n_generations: int) -> tuple[list[ChoiceRequest], list[GenerationRequest]]:
+    """Persona x statement choice requests (shared persona prefixes), and generations."""
+    choices: list[ChoiceRequest] = []
     for persona in PERSONAS:
         for statement in STATEMENTS:
             question = f"Statement: {statement}\nRate it from 1 to 5."
@@ -59,26 +59,26 @@ def plan(chat: bool, n_generations: int) -> list:
                 prompt = ChatPrompt(messages, assistant_prefix="Answer: ")
             else:
                 prompt = TextPrompt(f"I am {persona}.\n{question}\nAnswer: ")
-            requests.append(ChoiceRequest(prompt, LIKERT))
+            choices.append(ChoiceRequest(prompt, LIKERT))
     ask = "Describe yourself in one sentence."
     prompt = ChatPrompt((Message("user", ask),)) if chat else TextPrompt(f"{ask}\nI am")
     sampler = SamplerSettings(temperature=1.0, top_p=0.95, max_tokens=10)
-    requests += [GenerationRequest(prompt, sampler, seed=s) for s in range(n_generations)]
-    return requests
+    return choices, [GenerationRequest(prompt, sampler, seed=s) for s in range(n_generations)]
 
 
 PLANS = {SMOLLM2: plan(chat=True, n_generations=4), GEMMA: plan(chat=False, n_generations=2)}
 
 
 def run_plan(folder, executor, model_id: str, **options) -> list:
-    """Run a model's plan into a fresh store; every request must be stored once."""
+    """Run a model's plan into a fresh store (choice results, then generations); every
+    request must be stored once."""
     spec = resolve(model_id, **options)
-    requests = PLANS[model_id]
+    choices, generations = PLANS[model_id]
     with Store(folder) as store:
         runner = Runner(store, "test", executor=executor, batch_size=BATCHES, progress=False)
-        results = runner.run(spec, requests)
-        assert store.count_results(spec.key) == len(requests)
-    assert runner.executed == len(requests)  # no batch ran twice
+        results = [*runner.score(spec, choices), *runner.generate(spec, generations)]
+        assert store.count_results(spec.key) == len(results)
+    assert runner.executed == len(results)  # no batch ran twice
     return results
 
 
@@ -177,7 +177,7 @@ def test_a_backend_error_in_a_worker_is_raised_as_in_process(cluster, tmp_path):
     executor = RayExecutor(workers=1)
     try:
         with Store(tmp_path) as store, pytest.raises(PromptTooLongError) as caught:
-            Runner(store, "test", executor=executor, progress=False).run(spec, [too_long])
+            Runner(store, "test", executor=executor, progress=False).score(spec, [too_long])
     finally:
         executor.close()
     assert "does not fit the context of" in str(caught.value)
@@ -201,8 +201,8 @@ def test_an_unreachable_ray_address_is_one_line_and_keeps_the_store(tmp_path):
     executor = InProcessExecutor()
     try:
         with Store(run_dir) as store:
-            Runner(store, "first", executor=executor, progress=False).run(
-                resolve(SMOLLM2, n_threads=1), PLANS[SMOLLM2][:2]
+            Runner(store, "first", executor=executor, progress=False).score(
+                resolve(SMOLLM2, n_threads=1), PLANS[SMOLLM2][0][:2]
             )
     finally:
         executor.close()

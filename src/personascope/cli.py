@@ -24,7 +24,6 @@ from personascope.errors import PersonascopeError
 from personascope.models.base import (
     ChatPrompt,
     GenerationRequest,
-    GenerationResult,
     Message,
     SamplerSettings,
     TextPrompt,
@@ -274,12 +273,11 @@ def sample(
         chat = model_kind == "chat" and not raw
         the_prompt = ChatPrompt((Message("user", prompt),)) if chat else TextPrompt(prompt)
         requests = [GenerationRequest(the_prompt, sampler, seed + i) for i in range(n)]
-        results = session.runner.run(spec, requests, label=f"sampling {model}")
+        results = session.runner.generate(spec, requests, label=f"sampling {model}")
         info = session.store.models().get(spec.key, {})
     out_file.parent.mkdir(parents=True, exist_ok=True)
     with out_file.open("w", encoding="utf-8") as handle:
         for request, result in zip(requests, results):
-            assert isinstance(result, GenerationResult)
             row = {
                 "model_id": spec.model_id,
                 "model_key": spec.key,

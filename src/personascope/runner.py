@@ -1,11 +1,13 @@
 """The one place that talks to models: cache lookup, batching, progress, resume.
 
-``Runner.run(spec, requests)`` returns one result per request, in order. Requests whose
-content hash is already in the store are not executed again; the others are grouped in
-batches (shared prompt prefixes adjacent, so backends can reuse their KV cache), handed
-to an :class:`Executor`, and each finished batch is committed to the store at once. A run
-that is killed loses at most the batch in flight; running the same plan again executes
-only what is missing.
+``Runner.generate(spec, requests)`` and ``Runner.score(spec, requests)`` return one typed
+result per request, in order; a request of the other kind is a ``TypeError``, and a
+backend that answers a batch with the wrong number or kind of results is an error, never
+a silent drop. Requests whose content hash is already in the store are not executed
+again; the others are grouped in batches (shared prompt prefixes adjacent, so backends
+can reuse their KV cache), handed to an :class:`Executor`, and each finished batch is
+committed to the store at once. A run that is killed loses at most the batch in flight;
+running the same plan again executes only what is missing.
 
 Executors decide *where* batches run (in this process today; a distributed executor can
 be added without touching studies); the runner alone writes to the store.
@@ -16,11 +18,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from personascope.errors import BackendError
 from personascope.models.base import (
     ChoiceRequest,
+    ChoiceResult,
     GenerationRequest,
+    GenerationResult,
     LanguageModel,
     ModelInfo,
     Request,
@@ -38,6 +43,9 @@ from personascope.progress import track
 from personascope.store import Store
 
 DEFAULT_BATCH_SIZE = {"generate": 8, "choice": 32}
+
+RequestT = TypeVar("RequestT", GenerationRequest, ChoiceRequest)
+ResultT = TypeVar("ResultT", GenerationResult, ChoiceResult)
 
 
 @dataclass(frozen=True)
@@ -148,7 +156,32 @@ class Runner:
         self.store.put_model(spec.key, spec.model_id, asdict(info))
         return info
 
-    def run(self, spec: ModelSpec, requests: Sequence[Request], label: str = "") -> list[Result]:
+    def generate(
+        self, spec: ModelSpec, requests: Sequence[GenerationRequest], label: str = ""
+    ) -> list[GenerationResult]:
+        """One generation per request, in request order (cached ones from the store)."""
+        return self._results(spec, requests, GenerationRequest, GenerationResult, label)
+
+    def score(
+        self, spec: ModelSpec, requests: Sequence[ChoiceRequest], label: str = ""
+    ) -> list[ChoiceResult]:
+        """One option distribution per request, in request order (cached ones from the store)."""
+        return self._results(spec, requests, ChoiceRequest, ChoiceResult, label)
+
+    def _results(
+        self,
+        spec: ModelSpec,
+        requests: Sequence[RequestT],
+        request_type: type[RequestT],
+        result_type: type[ResultT],
+        label: str,
+    ) -> list[ResultT]:
+        """Run what the store lacks, then read every request's result back, checked."""
+        for request in requests:
+            if not isinstance(request, request_type):
+                raise TypeError(
+                    f"expected {request_type.__name__} requests, got {type(request).__name__}"
+                )
         hashes = [request_hash(r, spec.key) for r in requests]
         unique: dict[str, Request] = dict(zip(hashes, requests))
         known = self.store.known_hashes(list(unique))
@@ -157,7 +190,18 @@ class Runner:
         if pending:
             self._execute(spec, pending, len(unique), len(known), label or spec.model_id)
         stored = self.store.get_results(list(unique))
-        return [result_from_dict(stored[h].result) for h in hashes]
+        results: list[ResultT] = []
+        for h in hashes:
+            if h not in stored:
+                raise BackendError(f"{spec.model_id}: no result was stored for request {h}")
+            result = result_from_dict(stored[h].result)
+            if not isinstance(result, result_type):
+                raise BackendError(
+                    f"{spec.model_id}: a {result.kind} result is stored for "
+                    f"{request_type.kind} request {h}"
+                )
+            results.append(result)
+        return results
 
     def _execute(
         self, spec: ModelSpec, pending: dict[str, Request], total: int, done: int, label: str
@@ -169,6 +213,7 @@ class Runner:
                 if not info_stored:
                     self.store.put_model(spec.key, spec.model_id, asdict(outcome.info))
                     info_stored = True
+                _check_outcome(spec, outcome)
                 per_request = outcome.elapsed_s / len(outcome.batch.hashes)
                 self.store.put_results(
                     (
@@ -186,3 +231,19 @@ class Runner:
                 )
                 self.executed += len(outcome.batch.hashes)
                 progress.advance(len(outcome.batch.hashes))
+
+
+def _check_outcome(spec: ModelSpec, outcome: BatchOutcome) -> None:
+    """A batch must answer each of its requests with a result of the request's kind."""
+    batch = outcome.batch
+    if len(outcome.results) != len(batch.requests):
+        raise BackendError(
+            f"{spec.model_id} returned {len(outcome.results)} results for a batch of "
+            f"{len(batch.requests)} {batch.kind} requests"
+        )
+    kinds = {result.kind for result in outcome.results}
+    if kinds != {batch.kind}:
+        raise BackendError(
+            f"{spec.model_id} returned {', '.join(sorted(kinds))} results for a batch of "
+            f"{batch.kind} requests"
+        )

@@ -49,7 +49,6 @@ from personascope.models.base import (
     Message,
     ModelKind,
     Prompt,
-    Request,
     Result,
     SamplerSettings,
     TextPrompt,
@@ -218,26 +217,26 @@ def plan_requests(
     personas: Sequence[str | None],
     kind: ModelKind,
     condition: Condition,
-) -> list[Request]:
+) -> list[ChoiceRequest] | list[GenerationRequest]:
     """All requests of one administration, persona-major, items in inventory order.
 
     Choice mode: one request per (persona, item). Generate mode: ``samples`` requests
     per (persona, item), seeds ``condition.seed .. + samples - 1``.
     """
-    options = tuple(str(i) for i in range(1, inventory.points + 1))
-    requests: list[Request] = []
+    prompts = [
+        item_prompt(inventory, i, persona, kind, condition)
+        for persona in personas
+        for i in range(len(inventory.items))
+    ]
+    if condition.mode == "choice":
+        options = tuple(str(i) for i in range(1, inventory.points + 1))
+        return [ChoiceRequest(prompt, options) for prompt in prompts]
     sampler = SamplerSettings(temperature=condition.temperature, max_tokens=4, stop=("\n",))
-    for persona in personas:
-        for i in range(len(inventory.items)):
-            prompt = item_prompt(inventory, i, persona, kind, condition)
-            if condition.mode == "choice":
-                requests.append(ChoiceRequest(prompt, options))
-            else:
-                requests.extend(
-                    GenerationRequest(prompt, sampler, condition.seed + s)
-                    for s in range(condition.samples)
-                )
-    return requests
+    return [
+        GenerationRequest(prompt, sampler, condition.seed + s)
+        for prompt in prompts
+        for s in range(condition.samples)
+    ]
 
 
 _ANSWER = re.compile(r"\s*([1-9])(?!\d)")
@@ -366,7 +365,10 @@ def administer(
     cond = condition or Condition()
     model_kind: ModelKind = kind or spec.kind or runner.model_info(spec).kind
     requests = plan_requests(inv, personas, model_kind, cond)
-    results = runner.run(
-        spec, requests, label=label or f"{inv.id} {cond.label(model_kind)} {spec.model_id}"
+    label = label or f"{inv.id} {cond.label(model_kind)} {spec.model_id}"
+    results: Sequence[Result] = (
+        runner.score(spec, requests, label)  # type: ignore[arg-type]  # choice mode plans choices
+        if cond.mode == "choice"
+        else runner.generate(spec, requests, label)  # type: ignore[arg-type]
     )
     return collect(inv, personas, model_kind, cond, results, spec.model_id, spec.key)

@@ -47,7 +47,7 @@ from personascope.lab.pairs import (
 )
 from personascope.lab.rewards import Reward, get_reward, score
 from personascope.metrics.estimate import Jackknife
-from personascope.models.base import ChoiceResult, GenerationRequest, GenerationResult
+from personascope.models.base import GenerationRequest, GenerationResult
 from personascope.models.catalog import ModelSpec, resolve
 from personascope.models.lab import Checkpoint, lora_gguf, register
 from personascope.runner import InProcessExecutor, Runner
@@ -184,15 +184,13 @@ def _evaluate(
     outputs: dict[int, list[GenerationResult]] = {}
     for step, checkpoint in registered.items():
         spec = resolve(checkpoint.model_id, **options)
-        got = runner.run(spec, requests, label=f"lab: {checkpoint.model_id}")
-        outputs[step] = [r for r in got if isinstance(r, GenerationResult)]
+        outputs[step] = runner.generate(spec, requests, label=f"lab: {checkpoint.model_id}")
         _release(runner)
     typicality: dict[int, list[float]] = {}
     for step, gens in outputs.items():
         choices = ev.base_scoring_requests(requests, gens)
-        scored = runner.run(base_spec, choices, label=f"lab: step {step} under the base")
-        choice_results = [s for s in scored if isinstance(s, ChoiceResult)]
-        typicality[step] = ev.base_logprobs(gens, choice_results)
+        scored = runner.score(base_spec, choices, label=f"lab: step {step} under the base")
+        typicality[step] = ev.base_logprobs(gens, scored)
     _release(runner)
     return outputs, typicality
 
@@ -254,7 +252,7 @@ def run_lab(
 
     with stages.stage("sample"):
         requests = sampling_requests(train_frames, config.samples_per_frame, config.seed, settings)
-        results = runner.run(base_spec, requests, label="lab: base-model samples")
+        results = runner.generate(base_spec, requests, label="lab: base-model samples")
         _release(runner)
 
     with stages.stage("score"):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from personascope.errors import PersonascopeError
-from personascope.models.base import ChoiceResult, ModelKind
+from personascope.models.base import ModelKind
 from personascope.models.catalog import ModelSpec
 from personascope.personas.dedup import DEFAULT_THRESHOLD, deduplicate
 from personascope.personas.fidelity import (
@@ -173,8 +173,8 @@ def score_fidelity(
         targets = strategy.targets(persona)
         items.extend((persona.id, persona.description, t) for t in targets[:max_targets])
     planned = plan_judgements(judge_kind, items)
-    results = runner.run(judge, [p.request for p in planned], label=label) if planned else []
-    found = judgements(planned, [r for r in results if isinstance(r, ChoiceResult)])
+    results = runner.score(judge, [p.request for p in planned], label=label) if planned else []
+    found = judgements(planned, results)
     big_five = [(p.description, p.big_five) for p in personas if p.big_five]
     return {
         "judge": {"model_id": judge.model_id, "model_key": judge.key, "template": JUDGE_TEMPLATE},

@@ -44,7 +44,7 @@ from personascope.metrics.embedding import Embedder
 from personascope.metrics.estimate import Jackknife, jsonable
 from personascope.metrics.matching import match_populations
 from personascope.metrics.panel import PanelSettings, text_panel
-from personascope.models.base import GenerationResult, SamplerSettings
+from personascope.models.base import SamplerSettings
 from personascope.personas.fields import parse_fields
 from personascope.personas.naive import NAIVE_STOP, TEMPLATES, naive_requests, persona_text
 from personascope.studies import collapse_measures as cm
@@ -167,8 +167,7 @@ class CollapseStudy:
         requests = [
             replace(r, want_entropy=True) for r in naive_requests(kind, n, ctx.seed, SAMPLER)
         ]
-        results = ctx.runner.run(spec, requests, label=f"personas {spec.model_id}")
-        generations = [r for r in results if isinstance(r, GenerationResult)]
+        generations = ctx.runner.generate(spec, requests, label=f"personas {spec.model_id}")
         texts = [persona_text(kind, r.text) for r in generations]
         return cm.Population(
             spec.model_id, spec.key, kind, texts, [parse_fields(t) for t in texts], generations

@@ -50,13 +50,11 @@ from personascope.metrics.semantic import mean_cosine_distance_value
 from personascope.models.base import (
     ChatPrompt,
     ChoiceRequest,
-    ChoiceResult,
     GenerationRequest,
     GenerationResult,
     Message,
     ModelKind,
     Prompt,
-    Request,
     SamplerSettings,
     TextPrompt,
 )
@@ -165,6 +163,15 @@ def prompt_after(
         lines += [f"Interviewer: {asked}", f"Me: {answered}"]
     lines += [f"Interviewer: {question}", "Me: " if choice else "Me:"]
     return TextPrompt("\n".join(lines))
+@dataclass(frozen=True)
+class TurnPlan:
+    """One turn's requests for every conversation, conversation-major within each group."""
+
+    main: list[GenerationRequest]
+    describe: list[GenerationRequest]
+    probes: list[ChoiceRequest]
+
+
 
 
 def frame_template(kind: ModelKind, interview: Interview) -> Template:
@@ -191,8 +198,8 @@ def plan_turn(
     histories: list[list[tuple[str, str]]],
     turn: int,
     seed: int,
-) -> tuple[list[Request], dict[str, slice]]:
-    """Requests at one turn for every conversation, and where each group sits.
+) -> TurnPlan:
+    """Requests at one turn for every conversation.
 
     Per conversation: the main-line answer to the next question (absent at the last
     turn), K self-descriptions, and one choice request per probe.
@@ -200,9 +207,9 @@ def plan_turn(
     stop = BASE_STOP if kind == "base" else ()
     answer = SamplerSettings(design.temperature, max_tokens=design.answer_tokens, stop=stop)
     describe = SamplerSettings(design.temperature, max_tokens=design.describe_tokens, stop=stop)
-    main: list[Request] = []
-    descriptions: list[Request] = []
-    probes: list[Request] = []
+    main: list[GenerationRequest] = []
+    descriptions: list[GenerationRequest] = []
+    probes: list[ChoiceRequest] = []
     for c, history in enumerate(histories):
         if turn < design.turns:
             prompt = prompt_after(kind, interview, history, interview.questions[turn])
@@ -220,13 +227,7 @@ def plan_turn(
                     options,
                 )
             )
-    requests = main + descriptions + probes
-    slices = {
-        "main": slice(0, len(main)),
-        "describe": slice(len(main), len(main) + len(descriptions)),
-        "probes": slice(len(main) + len(descriptions), len(requests)),
-    }
-    return requests, slices
+    return TurnPlan(main, descriptions, probes)
 
 
 # --- measures ---------------------------------------------------------------------------
@@ -255,24 +256,20 @@ def run_conversations(
     descriptions: list[list[list[str]]] = [[] for _ in range(c_n)]
     n_requests = {"generate": 0, "choice": 0}
     for turn in range(design.turns + 1):
-        requests, where = plan_turn(kind, interview, design, histories, turn, ctx.seed)
-        results = ctx.runner.run(spec, requests, label=f"commitment turn {turn} {spec.model_id}")
-        for request in requests:
-            n_requests[request.kind] += 1
-        described = results[where["describe"]]
-        probed = results[where["probes"]]
+        plan = plan_turn(kind, interview, design, histories, turn, ctx.seed)
+        label = f"commitment turn {turn} {spec.model_id}"
+        generated = ctx.runner.generate(spec, plan.main + plan.describe, label=label)
+        probed = ctx.runner.score(spec, plan.probes, label=label)
+        n_requests["generate"] += len(generated)
+        n_requests["choice"] += len(probed)
+        answered, described = generated[: len(plan.main)], generated[len(plan.main) :]
         for c in range(c_n):
-            texts = []
-            for result in described[c * k_n : (c + 1) * k_n]:
-                assert isinstance(result, GenerationResult)
-                texts.append(result.text.strip())
+            texts = [result.text.strip() for result in described[c * k_n : (c + 1) * k_n]]
             descriptions[c].append(texts)
             for j, result in enumerate(probed[c * n_probes : (c + 1) * n_probes]):
-                assert isinstance(result, ChoiceResult)
                 entropy[c, turn, j] = normalised_entropy(result.probs)
                 mass[c, turn, j] = result.option_mass
-        for c, result in enumerate(results[where["main"]]):
-            assert isinstance(result, GenerationResult)
+        for c, result in enumerate(answered):
             histories[c].append((interview.questions[turn], answer_text(result)))
     return {
         "histories": histories,

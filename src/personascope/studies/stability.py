@@ -69,7 +69,6 @@ from personascope.metrics.variance import (
 from personascope.models.base import (
     ChatPrompt,
     GenerationRequest,
-    GenerationResult,
     Message,
     ModelKind,
     Prompt,
@@ -404,11 +403,8 @@ def run_model(
     kind = ctx.kind(spec)
     prompts = persona_prompts(personas, templates)
     requests = plan_self_descriptions(kind, prompts, design, ctx.seed)
-    results = ctx.runner.run(spec, requests, label=f"self-descriptions {spec.model_id}")
-    texts = []
-    for result in results:
-        assert isinstance(result, GenerationResult)
-        texts.append(result.text.strip())
+    results = ctx.runner.generate(spec, requests, label=f"self-descriptions {spec.model_id}")
+    texts = [result.text.strip() for result in results]
     p, r, s = len(personas), design.paraphrases, design.seeds
     vectors = embedder.embed(texts).astype(float).reshape(p, r, s, -1)
     free_text = free_text_analysis(vectors, texts, design.n_draws, ctx.seed)

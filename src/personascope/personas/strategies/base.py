@@ -49,8 +49,7 @@ class Job:
     _sampler_order: list[str] | None = field(default=None, init=False, repr=False)
 
     def generate(self, requests: Sequence[GenerationRequest], label: str) -> list[GenerationResult]:
-        results = self.runner.run(self.spec, requests, label=label)
-        return [r for r in results if isinstance(r, GenerationResult)]
+        return self.runner.generate(self.spec, requests, label=label)
 
     def sampler_order(self) -> list[str]:
         """The order the backend applies sampler filters in (from the store if known)."""
