@@ -30,8 +30,7 @@ from personascope.models.base import (
     Message,
     SamplerSettings,
 )
-from personascope.models.catalog import resolve
-from personascope.models.providers import load_model
+from personascope.models.providers import load_model, resolve
 
 
 def scoring_plan(personas: int, items: int) -> list[ChoiceRequest]:

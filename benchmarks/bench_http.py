@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from likert import ITEMS, JOBS, likert_request
 from personascope.models.base import (
@@ -28,10 +24,9 @@ from personascope.models.base import (
     SamplerSettings,
     TextPrompt,
 )
-from personascope.models.catalog import resolve
 from personascope.models.llamacpp import LlamaCppModel
-from personascope.models.providers import load_model
-from servers import LlamaServer, smollm2_gguf
+from personascope.models.providers import load_model, resolve
+from personascope.testing.servers import LlamaServer, smollm2_gguf
 
 
 def plans(personas: int, samples: int, tokens: int):

@@ -25,8 +25,7 @@ from dataclasses import replace
 from personascope.instruments.administration import Condition, plan_requests
 from personascope.instruments.inventory import load_inventory
 from personascope.models.base import ChoiceRequest
-from personascope.models.catalog import resolve
-from personascope.models.providers import load_model
+from personascope.models.providers import load_model, resolve
 from personascope.studies.adoption import DOMAIN_ORDER, FULL, persona_units
 
 MODEL = "llamacpp/smollm2-135m-instruct"

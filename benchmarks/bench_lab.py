@@ -37,8 +37,8 @@ FIGURES = (
 
 
 def time_conversion() -> None:
-    from personascope.models.catalog import resolve
     from personascope.models.hf_convert import converted_folder
+    from personascope.models.providers import resolve
 
     with tempfile.TemporaryDirectory() as root:
         started, cpu = time.perf_counter(), time.process_time()

@@ -19,8 +19,7 @@ import tempfile
 import time
 
 from personascope.models.base import ChatPrompt, ChoiceRequest, Message
-from personascope.models.catalog import resolve
-from personascope.models.providers import load_model
+from personascope.models.providers import load_model, resolve
 from personascope.runner import Runner
 from personascope.store import Store
 

@@ -36,27 +36,24 @@ import json
 import logging
 import multiprocessing
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
 from personascope.executors.ray_executor import RayExecutor
 from personascope.instruments.administration import plan_requests
 from personascope.instruments.inventory import item_subset, load_inventory
-from personascope.models.catalog import ModelSpec, resolve
+from personascope.models.catalog import ModelSpec
+from personascope.models.providers import resolve
 from personascope.runner import Executor, InProcessExecutor, Runner
 from personascope.store import Store
 from personascope.studies import stability
-from servers import LlamaServer, smollm2_gguf
+from personascope.testing.servers import LlamaServer, smollm2_gguf
 
 MODEL = "llamacpp/smollm2-135m-instruct"
 SERVED = "smollm2"

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from personascope.metrics.embedding import Embedder
-from personascope.models.catalog import DEFAULT_ALIGNED_MODEL, DEFAULT_BASE_MODEL, resolve
+from personascope.models.catalog import DEFAULT_ALIGNED_MODEL, DEFAULT_BASE_MODEL
+from personascope.models.providers import resolve
 from personascope.runner import Runner
 from personascope.store import Store
 from personascope.studies.base import StudyContext

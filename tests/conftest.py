@@ -12,8 +12,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def smollm2():
-    from personascope.models.catalog import resolve
-    from personascope.models.providers import load_model
+    from personascope.models.providers import load_model, resolve
 
     model = load_model(resolve("llamacpp/smollm2-135m-instruct"))
     yield model
@@ -22,8 +21,7 @@ def smollm2():
 
 @pytest.fixture(scope="session")
 def gemma():
-    from personascope.models.catalog import resolve
-    from personascope.models.providers import load_model
+    from personascope.models.providers import load_model, resolve
 
     model = load_model(resolve("llamacpp/gemma3-270m"))
     yield model

@@ -21,7 +21,7 @@ from personascope.instruments.agreement import (
 )
 from personascope.instruments.inventory import load_inventory
 from personascope.instruments.markers import describe, target_score
-from personascope.models.catalog import resolve
+from personascope.models.providers import resolve
 from personascope.report.sections import renderer
 from personascope.report.sections.adoption import headline
 from personascope.runner import Runner
@@ -38,7 +38,7 @@ from personascope.studies.adoption import (
     targets,
 )
 from personascope.studies.base import StudyContext
-from planted import PlantedModel, planted_runner
+from personascope.testing.planted import PlantedModel, planted_runner
 
 
 def test_the_complete_design_has_default_32_profiles_and_45_ladder_rungs():

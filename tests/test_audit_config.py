@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clitools import one_error_line, run_cli
 from personascope.audit_config import load_audit_config
+from personascope.testing.clitools import one_error_line, run_cli
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "audit.yaml"
 

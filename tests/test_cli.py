@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import signal
 
-from clitools import one_error_line, run_cli, run_until
 from personascope.store import Store
+from personascope.testing.clitools import one_error_line, run_cli, run_until
 
 MODEL = "llamacpp/smollm2-135m-instruct"
 

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from contexts import embedded_context
 from personascope.errors import MetricInputError
 from personascope.metrics.decay import decay_rate, exponential_fit, mean_curve
 from personascope.models.base import (
@@ -41,7 +40,8 @@ from personascope.studies.commitment import (
     prompt_after,
     seed_of,
 )
-from planted import PlantedExecutor
+from personascope.testing.contexts import embedded_context
+from personascope.testing.planted import PlantedExecutor
 
 # --- the decay fit ---------------------------------------------------------------------
 

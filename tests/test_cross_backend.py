@@ -20,10 +20,9 @@ from personascope.models.base import (
     Message,
     TextPrompt,
 )
-from personascope.models.catalog import resolve
 from personascope.models.llamacpp import LlamaCppModel
-from personascope.models.providers import load_model
-from servers import LlamaServer, smollm2_gguf
+from personascope.models.providers import load_model, resolve
+from personascope.testing.servers import LlamaServer, smollm2_gguf
 
 TOLERANCE = 0.1
 LIKERT = ("1", "2", "3", "4", "5")

@@ -15,7 +15,6 @@ import time
 import httpx
 import pytest
 
-from clitools import one_error_line, run_cli
 from personascope.errors import BackendError, ModelNotFoundError
 from personascope.models.base import (
     ChoiceRequest,
@@ -24,12 +23,18 @@ from personascope.models.base import (
     TextPrompt,
     request_hash,
 )
-from personascope.models.catalog import resolve
 from personascope.models.endpoints import EndpointPool
-from personascope.models.providers import load_model
+from personascope.models.providers import load_model, resolve
 from personascope.runner import Runner
 from personascope.store import Store
-from servers import LlamaServer, Reply, ScriptedProxy, closed_port, smollm2_gguf
+from personascope.testing.clitools import one_error_line, run_cli
+from personascope.testing.servers import (
+    LlamaServer,
+    Reply,
+    ScriptedProxy,
+    closed_port,
+    smollm2_gguf,
+)
 
 SERVED = "smollm2"
 LIKERT = ("1", "2", "3", "4", "5")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import signal
 
-from clitools import one_error_line, run_cli, run_until
 from personascope.personas.io import read_personas
 from personascope.store import Store
+from personascope.testing.clitools import one_error_line, run_cli, run_until
 
 LAYERS = """
 layers:

@@ -24,8 +24,7 @@ from personascope.models.base import (
     SamplerSettings,
     TextPrompt,
 )
-from personascope.models.catalog import resolve
-from personascope.models.providers import load_model
+from personascope.models.providers import load_model, resolve
 from personascope.models.sampling import log_softmax
 
 LIKERT = ("1", "2", "3", "4", "5")

@@ -15,7 +15,7 @@ from personascope.instruments.administration import (
 )
 from personascope.instruments.inventory import load_inventory
 from personascope.models.base import ChatPrompt, ChoiceRequest, GenerationRequest, TextPrompt
-from planted import PlantedModel, planted_runner
+from personascope.testing.planted import PlantedModel, planted_runner
 
 PERSONAS = [None, "You are Ann, a bold and restless woman.", "You are Bo, a shy, careful man."]
 PROFILES = {

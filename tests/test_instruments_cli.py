@@ -10,8 +10,8 @@ import pandas as pd
 import pingouin as pg
 import pytest
 
-from clitools import one_error_line, run_cli
 from personascope.instruments.inventory import load_inventory
+from personascope.testing.clitools import one_error_line, run_cli
 
 HUMAN = Path(__file__).resolve().parents[2] / "shared/data/human/ipip50_openpsychometrics.tsv"
 

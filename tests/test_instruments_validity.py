@@ -8,7 +8,7 @@ import pytest
 from personascope.instruments.administration import administer
 from personascope.instruments.inventory import load_inventory
 from personascope.instruments.validity import diagnose, diagnose_domain, references
-from planted import PlantedModel, planted_runner
+from personascope.testing.planted import PlantedModel, planted_runner
 
 LEVELS = [1.5, 4.5, 2.0, 4.0, 1.0, 5.0]
 PERSONAS = [f"persona {i}" for i in range(len(LEVELS))]

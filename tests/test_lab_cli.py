@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from clitools import one_error_line, run_cli
 from personascope.store import Store
+from personascope.testing.clitools import one_error_line, run_cli
 
 TINY = [
     "lab",
@@ -80,8 +80,7 @@ def test_tiny_lab_stores_findings_report_and_model_ids(lab_run):
 
 def test_a_checkpoint_id_works_as_a_model_outside_the_lab(lab_run):
     from personascope.models.base import GenerationRequest, SamplerSettings, TextPrompt
-    from personascope.models.catalog import resolve
-    from personascope.models.providers import load_model
+    from personascope.models.providers import load_model, resolve
 
     spec = resolve(f"lab/{TAG}-2", n_threads=1)
     model = load_model(spec)

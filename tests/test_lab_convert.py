@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from personascope.models.catalog import resolve
 from personascope.models.hf_convert import (
     MANIFEST,
     converted_folder,
@@ -15,6 +14,7 @@ from personascope.models.hf_convert import (
     is_complete,
     save_converted,
 )
+from personascope.models.providers import resolve
 
 
 @pytest.fixture(scope="module")

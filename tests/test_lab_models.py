@@ -12,9 +12,8 @@ import pytest
 
 from personascope.errors import ModelLoadError, ModelNotFoundError
 from personascope.models.base import ChoiceRequest, TextPrompt
-from personascope.models.catalog import resolve
 from personascope.models.gguf_lora import gguf_architecture
-from personascope.models.providers import load_model
+from personascope.models.providers import load_model, resolve
 
 FRAMES = (
     "Profiles of people who answered a community survey.\n\nProfile 1\nName: Maria Lopez\n"

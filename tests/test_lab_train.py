@@ -29,8 +29,8 @@ CONFIG = LabConfig(steps=2, every=1, save_every=1, max_length=32, threads=1)
 
 @pytest.fixture(scope="module")
 def model_dir():
-    from personascope.models.catalog import resolve
     from personascope.models.hf_convert import converted_folder
+    from personascope.models.providers import resolve
 
     return converted_folder(resolve("hf/gemma3-270m"))
 

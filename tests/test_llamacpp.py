@@ -17,10 +17,9 @@ from personascope.models.base import (
     SamplerSettings,
     TextPrompt,
 )
-from personascope.models.catalog import resolve
 from personascope.models.eval_blocks import BLOCK_SIZE, SCHEME, block_ends, ends_paragraph
 from personascope.models.llamacpp import common_prefix_length
-from personascope.models.providers import load_model
+from personascope.models.providers import load_model, resolve
 
 LIKERT = ("1", "2", "3", "4", "5")
 PERSONA = (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from clitools import one_error_line, run_cli
 from personascope.metrics.embedding import embedder_name, text_hash
 from personascope.store import Store
+from personascope.testing.clitools import one_error_line, run_cli
 
 TEXTS = [
     "Maria is a nurse from Lisbon who loves hiking.",

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from clitools import one_error_line, run_cli
 from personascope.errors import BackendError, ModelNotFoundError
 from personascope.models.base import (
     ChatPrompt,
@@ -25,9 +24,16 @@ from personascope.models.base import (
     SamplerSettings,
     TextPrompt,
 )
-from personascope.models.catalog import resolve
-from personascope.models.providers import load_model
-from servers import LlamaServer, Reply, ScriptedProxy, closed_port, silent_port, smollm2_gguf
+from personascope.models.providers import load_model, resolve
+from personascope.testing.clitools import one_error_line, run_cli
+from personascope.testing.servers import (
+    LlamaServer,
+    Reply,
+    ScriptedProxy,
+    closed_port,
+    silent_port,
+    smollm2_gguf,
+)
 
 SERVED = "smollm2"
 LIKERT = ("1", "2", "3", "4", "5")

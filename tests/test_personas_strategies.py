@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from personascope.models.base import ChatPrompt, TextPrompt, request_hash
-from personascope.models.catalog import resolve
+from personascope.models.providers import resolve
 from personascope.personas.strategies import Job, generate_population, make_strategy
 from personascope.runner import Runner
 from personascope.store import Store

@@ -16,7 +16,6 @@ import time
 
 import pytest
 
-from clitools import one_error_line, run_cli
 from personascope.errors import ExecutorError, PromptTooLongError
 from personascope.executors import make_executor
 from personascope.models.base import (
@@ -27,10 +26,11 @@ from personascope.models.base import (
     SamplerSettings,
     TextPrompt,
 )
-from personascope.models.catalog import resolve
+from personascope.models.providers import resolve
 from personascope.runner import InProcessExecutor, Runner
 from personascope.store import Store
-from servers import closed_port
+from personascope.testing.clitools import one_error_line, run_cli
+from personascope.testing.servers import closed_port
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'personascope[ray]')")
 from personascope.executors.ray_executor import (  # noqa: E402

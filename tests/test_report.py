@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from browser import chromium, visit
-from clitools import one_error_line, run_cli
+from personascope.testing.clitools import one_error_line, run_cli
 
 XSS = "<script>alert(1)</script>"
 PERSONAS = [

@@ -15,7 +15,8 @@ from personascope.models.base import (
     TextPrompt,
     request_hash,
 )
-from personascope.models.catalog import ModelSpec, resolve
+from personascope.models.catalog import ModelSpec
+from personascope.models.providers import resolve
 from personascope.runner import BatchOutcome, Runner, plan_batches
 from personascope.store import Store
 

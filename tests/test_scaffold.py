@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from contexts import embedded_context
 from personascope.personas.io import read_personas
 from personascope.runner import Runner
 from personascope.store import Store
 from personascope.studies import DEFAULT_BATTERY, get_study
 from personascope.studies.base import StudyContext
 from personascope.studies.scaffold import MIN_MATCHED_N, MIN_MATCHED_WORDS, matched_texts
+from personascope.testing.contexts import embedded_context
 
 BUDGET = 70
 SETTINGS = {

@@ -17,8 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clitools import one_error_line, run_cli
-from contexts import embedded_context
 from personascope.instruments.inventory import load_inventory
 from personascope.models.base import ChatPrompt, GenerationRequest, GenerationResult
 from personascope.studies.base import StudyContext
@@ -30,7 +28,9 @@ from personascope.studies.stability import (
     plan_self_descriptions,
     within_request_variance,
 )
-from planted import PlantedModel, planted_runner
+from personascope.testing.clitools import one_error_line, run_cli
+from personascope.testing.contexts import embedded_context
+from personascope.testing.planted import PlantedModel, planted_runner
 
 PERSONA_SHIFT = {"alpha": -1.0, "beta": -0.25, "gamma": 0.5, "delta": 0.75}
 PARAPHRASE_SHIFT = (0.3, -0.3)

@@ -18,7 +18,6 @@ import os
 
 import pytest
 
-from clitools import one_error_line, run_cli
 from personascope.errors import ModelNotFoundError
 from personascope.models.base import (
     ChatPrompt,
@@ -28,8 +27,8 @@ from personascope.models.base import (
     SamplerSettings,
     TextPrompt,
 )
-from personascope.models.catalog import resolve
-from personascope.models.providers import load_model
+from personascope.models.providers import load_model, resolve
+from personascope.testing.clitools import one_error_line, run_cli
 
 HAVE_VLLM = importlib.util.find_spec("vllm") is not None
 TEST_MODEL = os.environ.get("PERSONASCOPE_VLLM_TEST_MODEL", "Qwen/Qwen2.5-0.5B-Instruct")

@@ -33,8 +33,8 @@ from personascope.models.catalog import (
     DEFAULT_BASE_MODEL,
     EMBEDDED,
     ModelSpec,
-    resolve,
 )
+from personascope.models.providers import resolve
 from personascope.runner import Executor, Runner
 from personascope.store import Store
 

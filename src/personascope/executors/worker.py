@@ -21,8 +21,8 @@ from typing import Any
 
 from personascope.errors import ModelNotFoundError
 from personascope.models.base import LanguageModel, ModelInfo, Result
-from personascope.models.catalog import ModelSpec, resolve
-from personascope.models.providers import load_model
+from personascope.models.catalog import ModelSpec
+from personascope.models.providers import load_model, resolve
 from personascope.runner import Batch, run_batch
 
 

@@ -48,8 +48,9 @@ from personascope.lab.pairs import (
 from personascope.lab.rewards import Reward, get_reward, score
 from personascope.metrics.estimate import Jackknife
 from personascope.models.base import GenerationRequest, GenerationResult
-from personascope.models.catalog import ModelSpec, resolve
+from personascope.models.catalog import ModelSpec
 from personascope.models.lab import Checkpoint, lora_gguf, register
+from personascope.models.providers import resolve
 from personascope.runner import InProcessExecutor, Runner
 from personascope.store import Store
 

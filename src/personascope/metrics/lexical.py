@@ -118,7 +118,7 @@ def _model_tokens(texts: Sequence[str], model_id: str) -> Tokens:
     """Token ids from a llamacpp/ model's tokenizer (vocabulary only, no weights)."""
     import llama_cpp
 
-    from personascope.models.catalog import resolve
+    from personascope.models.providers import resolve
 
     spec = resolve(model_id)
     if spec.path is None:

@@ -1,6 +1,8 @@
-"""Model ids (``provider/name``, as in Inspect AI and LiteLLM) and how they resolve.
+"""Model specs, the embedded models, and how the built-in providers' ids resolve.
 
-Resolving a model id finds its files and computes the key that request hashes use
+A model id is ``provider/name`` (as in Inspect AI and LiteLLM); the provider registry
+(:mod:`personascope.models.providers`) maps each provider to its resolver here (or in
+its own package). Resolving a model id finds its files and computes the key that request hashes use
 (``model_id@sha256-of-the-file`` for local weights), without loading the model: cached
 results can be reused on a machine where the model would take long to load.
 
@@ -19,8 +21,8 @@ id                                     kind   weights
 
 Any ``llamacpp/<path to .gguf>``, ``hf/<hub id or local dir>``,
 ``vllm/<hub id or local dir>`` (GPU machines) and ``openai-api/<served name>`` (with one
-or more base URLs) works too; ``openai/<model>`` is the OpenAI API itself;
-``lab/<name>`` is a checkpoint preference-tuned by ``personascope lab`` (models/lab.py).
+or more base URLs) works too; ``openai/<model>`` is the OpenAI API itself. docs/backends.md
+describes every provider.
 """
 
 from __future__ import annotations
@@ -39,8 +41,6 @@ from personascope.models.eval_blocks import SCHEME as EVAL_SCHEME
 
 # openai-api options that change results (not just transport): cached apart.
 _HTTP_RESULT_OPTIONS = ("prefill", "top_logprobs", "echo", "extra_sampling", "logprobs")
-
-PROVIDERS = ("llamacpp", "hf", "openai-api", "openai", "lab", "vllm")
 
 
 @dataclass(frozen=True)
@@ -149,21 +149,14 @@ def embedded_gguf_path(name: str) -> Path:
     raise ModelNotFoundError(f"unknown embedded model {name!r}; known: {', '.join(EMBEDDED)}")
 
 
-def split_model_id(model_id: str) -> tuple[str, str]:
-    provider, sep, name = model_id.partition("/")
-    if not sep or not name:
-        raise ModelNotFoundError(
-            f"model id {model_id!r} is not of the form provider/name "
-            f"(providers: {', '.join(PROVIDERS)})"
-        )
-    if provider not in PROVIDERS:
-        raise ModelNotFoundError(
-            f"unknown provider {provider!r} in {model_id!r} (providers: {', '.join(PROVIDERS)})"
-        )
-    return provider, name
+def gguf_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelSpec:
+    """``llamacpp/<embedded name or path to a .gguf file>``, keyed by the file's hash (and
+    llama.cpp's evaluation scheme: its numbers depend on how prompts are batched)."""
+    spec = _gguf_file_spec(model_id, name, options)
+    return replace(spec, key=f"{spec.key}#{EVAL_SCHEME}")
 
 
-def _gguf_spec(model_id: str, provider: str, name: str, options: dict[str, Any]) -> ModelSpec:
+def _gguf_file_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelSpec:
     if name in EMBEDDED:
         path = embedded_gguf_path(name)
         kind: ModelKind | None = EMBEDDED[name].kind
@@ -177,54 +170,46 @@ def _gguf_spec(model_id: str, provider: str, name: str, options: dict[str, Any])
         if not path.is_file():
             raise ModelNotFoundError(f"{model_id!r}: no such GGUF file: {path}")
         kind = options.get("kind")
-    key = f"{model_id}@{file_sha256(path)}"
-    if provider == "llamacpp":  # llama.cpp's numbers depend on how prompts are batched
-        key += f"#{EVAL_SCHEME}"
-    return ModelSpec(model_id, provider, name, kind, path, key, options)
+    provider = model_id.partition("/")[0]
+    return ModelSpec(
+        model_id, provider, name, kind, path, f"{model_id}@{file_sha256(path)}", options
+    )
 
 
-def resolve(model_id: str, **options: Any) -> ModelSpec:
-    """Resolve a model id to a :class:`ModelSpec` (no model is loaded).
-
-    ``options`` carry provider settings: ``kind`` ("base" or "chat") for files whose
-    kind is not known, ``base_url``/``api_key``/``timeout``/``concurrency`` for HTTP
-    backends, ``revision`` for hub models.
-    """
-    provider, name = split_model_id(model_id)
-    if provider == "llamacpp":
-        return _gguf_spec(model_id, provider, name, options)
-    if provider == "hf":
-        spec = _hf_spec(model_id, name, options)
-        # weights cast to another dtype give other numbers: their results are cached apart
-        dtype = options.get("dtype", "float32")
-        return spec if dtype == "float32" else replace(spec, key=f"{spec.key}#{dtype}")
-    if provider == "vllm":
-        spec = _hub_spec(model_id, "vllm", name, options)
-        dtype = options.get("dtype", "auto")
-        return spec if dtype == "auto" else replace(spec, key=f"{spec.key}#{dtype}")
-    if provider in ("openai-api", "openai"):
-        revision = options.get("revision", "")
-        key = f"{model_id}@{revision}" if revision else model_id
-        # settings that change what a request returns are part of the cache key
-        changing = {k: options[k] for k in _HTTP_RESULT_OPTIONS if options.get(k) is not None}
-        if changing:
-            key += "#" + ",".join(f"{k}={changing[k]}" for k in sorted(changing))
-        return ModelSpec(model_id, provider, name, options.get("kind", "chat"), None, key, options)
-    if provider == "lab":
-        from personascope.models.lab import lab_spec  # checkpoints made by `personascope lab`
-
-        return lab_spec(model_id, name, options)
-    raise ModelNotFoundError(f"provider {provider!r} is not available in this version")
+def hf_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelSpec:
+    """``hf/<embedded name, hub id or local folder>``; weights cast to a dtype other than
+    float32 give other numbers, so their results are cached apart (``#dtype``)."""
+    spec = (
+        _gguf_file_spec(model_id, name, options)
+        if name in EMBEDDED
+        else _hub_spec(model_id, name, options)
+    )
+    dtype = options.get("dtype", "float32")
+    return spec if dtype == "float32" else replace(spec, key=f"{spec.key}#{dtype}")
 
 
-def _hf_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelSpec:
-    if name in EMBEDDED:
-        return _gguf_spec(model_id, "hf", name, options)
-    return _hub_spec(model_id, "hf", name, options)
+def vllm_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelSpec:
+    """``vllm/<hub id or local folder>``; a dtype other than vLLM's "auto" is cached apart."""
+    spec = _hub_spec(model_id, name, options)
+    dtype = options.get("dtype", "auto")
+    return spec if dtype == "auto" else replace(spec, key=f"{spec.key}#{dtype}")
 
 
-def _hub_spec(model_id: str, provider: str, name: str, options: dict[str, Any]) -> ModelSpec:
+def http_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelSpec:
+    """``openai-api/<served name>`` and ``openai/<model>``: keyed by the id, the
+    ``revision`` option and the options that change what a request returns."""
+    revision = options.get("revision", "")
+    key = f"{model_id}@{revision}" if revision else model_id
+    changing = {k: options[k] for k in _HTTP_RESULT_OPTIONS if options.get(k) is not None}
+    if changing:
+        key += "#" + ",".join(f"{k}={changing[k]}" for k in sorted(changing))
+    provider = model_id.partition("/")[0]
+    return ModelSpec(model_id, provider, name, options.get("kind", "chat"), None, key, options)
+
+
+def _hub_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelSpec:
     """A local model folder (keyed by its files' hashes) or a hub id (keyed by revision)."""
+    provider = model_id.partition("/")[0]
     local = Path(name).expanduser()
     if local.exists():
         key = f"{model_id}@{_dir_fingerprint(local)}"

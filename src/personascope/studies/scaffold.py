@@ -37,7 +37,8 @@ from personascope.errors import PersonascopeError
 from personascope.metrics.matching import truncate_words, word_counts
 from personascope.metrics.panel import PanelSettings, text_panel
 from personascope.models.base import ModelKind
-from personascope.models.catalog import ModelSpec, resolve
+from personascope.models.catalog import ModelSpec
+from personascope.models.providers import resolve
 from personascope.personas.dedup import DEFAULT_THRESHOLD, deduplicate
 from personascope.personas.io import write_personas
 from personascope.personas.pipeline import score_fidelity

@@ -32,7 +32,7 @@ from personascope.models.base import (
     Prompt,
     TextPrompt,
 )
-from personascope.models.catalog import resolve
+from personascope.models.providers import resolve
 from personascope.personas.config import SamplerConfig, read_yaml, validate_config
 from personascope.personas.fidelity import AttributeTarget, choose_options
 from personascope.personas.layers import (

@@ -46,7 +46,7 @@ def free_port() -> int:
 
 def smollm2_gguf() -> Path:
     """The embedded SmolLM2 GGUF file."""
-    from personascope.models.catalog import resolve
+    from personascope.models.providers import resolve
 
     path = resolve("llamacpp/smollm2-135m-instruct").path
     assert path is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from personascope.models.catalog import resolve
+from personascope.models.providers import resolve
 from personascope.runner import Runner
 from personascope.store import Store
 from personascope.studies.base import StudyContext
