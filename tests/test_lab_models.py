@@ -86,7 +86,7 @@ def _logprobs(model) -> np.ndarray:
 
 
 def _register(name: str, folder: Path):
-    from personascope.models.lab import register
+    from personascope.lab.checkpoints import register
 
     return register(name, "gemma3-270m", folder, 0, "test", {"reward": "none"})
 
@@ -129,7 +129,8 @@ def test_a_lora_changes_llamacpp_as_it_changes_transformers(adapters, llama_base
 
 
 def test_a_damaged_lora_file_is_rebuilt(adapters):
-    from personascope.models.lab import lookup, lora_gguf
+    from personascope.lab.backend import lora_gguf
+    from personascope.lab.checkpoints import lookup
 
     checkpoint = _register("test-random", adapters["dir"] / "random")
     first = _lab_logprobs("lab/test-random")

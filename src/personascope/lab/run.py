@@ -9,7 +9,7 @@
 4. **train**: DPO + LoRA, checkpoints on the schedule (``train/<pairs+settings hash>/``,
    resumed from the last complete checkpoint);
 5. **register**: each checkpoint becomes ``lab/<tag>-<step>``, its adapter written as a
-   GGUF LoRA file for llama.cpp (:mod:`personascope.models.lab`);
+   GGUF LoRA file for llama.cpp (:mod:`personascope.lab.checkpoints`);
 6. **evaluate**: every checkpoint on the held-out frames with the same seeds, and each
    completion scored under the base model (through the runner);
 7. **analyse**: attribute, text and typicality metrics per checkpoint and the dose-response
@@ -34,6 +34,8 @@ from typing import Any
 
 from personascope.lab import evaluate as ev
 from personascope.lab.attributes import mean_summary
+from personascope.lab.backend import lora_gguf
+from personascope.lab.checkpoints import Checkpoint, register
 from personascope.lab.config import LabConfig, digest
 from personascope.lab.frames import Frame, get_frames
 from personascope.lab.pairs import (
@@ -49,7 +51,6 @@ from personascope.lab.rewards import Reward, get_reward, score
 from personascope.metrics.estimate import Jackknife
 from personascope.models.base import GenerationRequest, GenerationResult
 from personascope.models.catalog import ModelSpec
-from personascope.models.lab import Checkpoint, lora_gguf, register
 from personascope.models.providers import resolve
 from personascope.runner import InProcessExecutor, Runner
 from personascope.store import Store

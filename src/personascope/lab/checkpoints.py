@@ -1,25 +1,23 @@
-"""``lab/<name>`` model ids: preference-tuned checkpoints made by ``personascope lab``.
+"""The registry of ``lab/<name>`` checkpoints: preference-tuned adapters made by
+``personascope lab`` (:mod:`personascope.lab.run`).
 
 ``personascope lab`` DPO-tunes an embedded base model with LoRA and *registers* each
 checkpoint of its schedule here under a name such as ``gemma3-270m-dpo-32`` (base model,
 tag, training step). The id ``lab/gemma3-270m-dpo-32`` then works wherever a model id does
-(``personascope audit --model lab/gemma3-270m-dpo-32``).
+(``personascope audit --model lab/gemma3-270m-dpo-32``): the ``lab`` provider resolves it
+with :func:`lab_spec` and loads it with :class:`personascope.lab.backend.LabModel`.
 
 Where things live: ``$PERSONASCOPE_LAB_HOME``, by default ``<user cache>/lab``:
 
 * ``registry.json``: name -> checkpoint (base model and its GGUF hash, adapter folder and
   hash, training step, and how it was trained: reward, pairs, learning rate, seeds);
 * ``adapters/<hash>/``: the peft LoRA adapters (a few MB each);
-* ``gguf/<adapter hash>.gguf``: the adapter as a GGUF LoRA file for llama.cpp
-  (:mod:`personascope.models.gguf_lora`), built on first load and verified by a ``.sha256``
-  sidecar on every load (a missing, partial or corrupt file is rebuilt).
+* ``gguf/<adapter hash>.gguf``: the adapter as a GGUF LoRA file for llama.cpp, built by
+  the backend on first load.
 
-The backend is llama.cpp on the embedded base GGUF with the LoRA file applied, so tuned
-checkpoints sample about as fast as the base model, and the untrained adapter (step 0)
-is the base model exactly. Results are keyed ``lab/<name>@<base GGUF hash>+<adapter
-hash>#<evaluation scheme>``: the same adapter gives the same cached results whatever its
-folder. Gemma's terms of use apply to adapters trained from Gemma (they are derivatives
-of it).
+Results are keyed ``lab/<name>@<base GGUF hash>+<adapter hash>#<evaluation scheme>``: the
+same adapter gives the same cached results whatever its folder. Gemma's terms of use apply
+to adapters trained from Gemma (they are derivatives of it).
 """
 
 from __future__ import annotations
@@ -32,11 +30,11 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from personascope.errors import ModelLoadError, ModelNotFoundError
+from personascope.errors import ModelNotFoundError
 from personascope.models.catalog import (
     EMBEDDED,
     ModelSpec,
@@ -45,13 +43,7 @@ from personascope.models.catalog import (
     user_cache_dir,
 )
 from personascope.models.eval_blocks import SCHEME as EVAL_SCHEME
-from personascope.models.gguf_lora import (
-    ADAPTER_CONFIG,
-    ADAPTER_WEIGHTS,
-    gguf_architecture,
-    write_lora_gguf,
-)
-from personascope.models.llamacpp import LlamaCppModel
+from personascope.models.gguf_lora import ADAPTER_CONFIG, ADAPTER_WEIGHTS
 
 REGISTRY_FILE = "registry.json"
 
@@ -194,10 +186,11 @@ def lookup(name: str) -> Checkpoint:
     return checkpoint
 
 
-# -- resolving and loading -----------------------------------------------------------------
+# -- resolving ----------------------------------------------------------------------------
 
 
-def _base_gguf(checkpoint: Checkpoint) -> Path:
+def base_gguf(checkpoint: Checkpoint) -> Path:
+    """The base model's GGUF file, checked against the hash the checkpoint was trained on."""
     base = embedded_gguf_path(checkpoint.base)
     if file_sha256(base) != checkpoint.base_sha256:
         raise ModelNotFoundError(
@@ -212,58 +205,5 @@ def lab_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelSpec:
     built or loaded)."""
     checkpoint = lookup(name)
     return ModelSpec(
-        model_id, "lab", name, "base", _base_gguf(checkpoint), checkpoint.results_key, options
+        model_id, "lab", name, "base", base_gguf(checkpoint), checkpoint.results_key, options
     )
-
-
-def lora_gguf(checkpoint: Checkpoint) -> Path:
-    """The checkpoint's adapter as a GGUF LoRA file, built (or rebuilt, if damaged)."""
-    path = checkpoint.lora_path
-    sidecar = path.with_suffix(".gguf.sha256")
-    with contextlib.suppress(OSError):
-        if path.is_file() and sidecar.read_text().strip() == file_sha256(path):
-            return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write_lora_gguf(
-            Path(checkpoint.adapter_dir),
-            gguf_architecture(_base_gguf(checkpoint)),
-            tmp,
-            {
-                "personascope.lab.name": checkpoint.name,
-                "personascope.lab.adapter_sha256": checkpoint.adapter_sha256,
-            },
-        )
-        tmp.replace(path)
-        side_tmp = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
-        side_tmp.write_text(file_sha256(path))
-        side_tmp.replace(sidecar)
-    except OSError as exc:
-        raise ModelLoadError(f"cannot write the LoRA file {path}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-class LabModel(LlamaCppModel):
-    """A registered lab checkpoint: llama.cpp on the base GGUF with the LoRA applied."""
-
-    def __init__(self, spec: ModelSpec):
-        checkpoint = lookup(spec.name)
-        super().__init__(replace(spec, kind="base"), lora_path=lora_gguf(checkpoint))
-        self.info = replace(
-            self.info,
-            file_sha256=checkpoint.base_sha256,
-            revision=checkpoint.adapter_sha256,
-            extra={
-                **self.info.extra,
-                "lab_checkpoint": {
-                    "base": checkpoint.base,
-                    "step": checkpoint.step,
-                    "tag": checkpoint.tag,
-                    "adapter_sha256": checkpoint.adapter_sha256,
-                    "training": checkpoint.training,
-                },
-            },
-        )
