@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from personascope.errors import BackendError
@@ -18,7 +20,7 @@ from personascope.models.base import (
 from personascope.models.catalog import ModelSpec
 from personascope.models.providers import resolve
 from personascope.runner import BatchOutcome, Runner, plan_batches
-from personascope.store import Store
+from personascope.store import ResultRow, Store
 
 SETTINGS = SamplerSettings(temperature=1.0, max_tokens=12)
 
@@ -146,6 +148,24 @@ def test_batches_keep_shared_prefixes_together():
     batches = plan_batches(requests, {"choice": 10})
     prompts = [r.prompt.text for r in batches[0].requests]
     assert [p.split()[0] for p in prompts] == ["Ann", "Ann", "Bob", "Bob", "Bob"]
+
+
+def test_store_keeps_result_rows_and_ignores_a_second_row_of_a_stored_hash(tmp_path):
+    row = ResultRow(
+        request_hash="h1",
+        kind="choice",
+        model_key="m@1",
+        request={"kind": "choice", "options": ["1", "2"]},
+        result={"kind": "choice", "logprobs": [-0.1, -2.3], "option_mass": 0.9},
+        run_id="first",
+        elapsed_s=0.25,
+    )
+    with Store(tmp_path) as store:
+        store.put_results([row])
+        store.put_results([replace(row, run_id="second", elapsed_s=9.0)])
+    with Store(tmp_path, read_only=True) as store:
+        assert store.get_results(["h1", "h2"]) == {"h1": row}
+        assert store.count_results("m@1") == 1
 
 
 def test_store_keeps_findings_and_embeddings(tmp_path):

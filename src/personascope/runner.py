@@ -40,7 +40,7 @@ from personascope.models.base import (
 from personascope.models.catalog import ModelSpec
 from personascope.models.providers import load_model
 from personascope.progress import track
-from personascope.store import Store
+from personascope.store import ResultRow, Store
 
 DEFAULT_BATCH_SIZE = {"generate": 8, "choice": 32}
 
@@ -216,17 +216,17 @@ class Runner:
                 _check_outcome(spec, outcome)
                 per_request = outcome.elapsed_s / len(outcome.batch.hashes)
                 self.store.put_results(
-                    (
-                        h,
-                        request.kind,
-                        spec.key,
-                        request_to_dict(request),
-                        result_to_dict(result),
-                        self.run_id,
-                        per_request,
+                    ResultRow(
+                        request_hash=h,
+                        kind=request.kind,
+                        model_key=spec.key,
+                        request=request_to_dict(request),
+                        result=result_to_dict(result),
+                        run_id=self.run_id,
+                        elapsed_s=per_request,
                     )
                     for h, request, result in zip(
-                        outcome.batch.hashes, outcome.batch.requests, outcome.results
+                        outcome.batch.hashes, outcome.batch.requests, outcome.results, strict=True
                     )
                 )
                 self.executed += len(outcome.batch.hashes)

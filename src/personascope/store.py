@@ -54,12 +54,15 @@ _SCHEMA = [
 
 
 @dataclass(frozen=True)
-class StoredResult:
+class ResultRow:
+    """One executed request as the ``results`` table holds it (written and read back)."""
+
     request_hash: str
     kind: str
     model_key: str
     request: dict[str, Any]
     result: dict[str, Any]
+    run_id: str
     elapsed_s: float
 
 
@@ -171,33 +174,36 @@ class Store:
         ).fetchall()
         return {r[0] for r in rows}
 
-    def put_results(self, rows: Iterable[tuple[str, str, str, dict, dict, str, float]]) -> None:
-        """Store (hash, kind, model_key, request, result, run_id, elapsed_s) rows atomically."""
+    def put_results(self, rows: Iterable[ResultRow]) -> None:
+        """Store result rows atomically (a row whose hash is stored already is ignored)."""
         rows = list(rows)
         if not rows:
             return
-        now = time.time()
-        columns = ("request_hash", "kind", "model_key", "request", "result", "run_id")
-        data: dict[str, list[Any]] = {c: [] for c in (*columns, "elapsed_s", "created_at")}
-        for h, kind, key, req, res, run_id, elapsed in rows:
-            for column, value in zip(
-                columns, (h, kind, key, json.dumps(req), json.dumps(res), run_id), strict=True
-            ):
-                data[column].append(value)
-            data["elapsed_s"].append(float(elapsed))
-            data["created_at"].append(now)
-        self._bulk_insert("results", data)
+        self._bulk_insert(
+            "results",
+            {
+                "request_hash": [r.request_hash for r in rows],
+                "kind": [r.kind for r in rows],
+                "model_key": [r.model_key for r in rows],
+                "request": [json.dumps(r.request) for r in rows],
+                "result": [json.dumps(r.result) for r in rows],
+                "run_id": [r.run_id for r in rows],
+                "elapsed_s": [float(r.elapsed_s) for r in rows],
+                "created_at": [time.time()] * len(rows),
+            },
+        )
 
-    def get_results(self, hashes: Sequence[str]) -> dict[str, StoredResult]:
+    def get_results(self, hashes: Sequence[str]) -> dict[str, ResultRow]:
+        """The stored rows of those ``hashes`` that have one, by hash."""
         if not hashes:
             return {}
         rows = self._con.execute(
-            "SELECT request_hash, kind, model_key, request, result, elapsed_s FROM results "
-            "WHERE request_hash IN (SELECT unnest(?))",
+            "SELECT request_hash, kind, model_key, request, result, run_id, elapsed_s "
+            "FROM results WHERE request_hash IN (SELECT unnest(?))",
             [list(hashes)],
         ).fetchall()
         return {
-            r[0]: StoredResult(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4]), r[5])
+            r[0]: ResultRow(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4]), r[5], r[6])
             for r in rows
         }
 
