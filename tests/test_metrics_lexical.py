@@ -16,6 +16,8 @@ from personascope.errors import MetricInputError, PersonascopeError
 from personascope.metrics import lexical
 from personascope.metrics.estimate import Jackknife
 from personascope.metrics.lexical import NgramIndex, distinct_n, ngrams, tokenize, tokenize_words
+from personascope.metrics.panel import PanelSettings
+from personascope.tokenizers import tokenization
 
 JK = Jackknife(groups=5, seed=3)
 DISJOINT = ["alpha beta gamma delta", "epsilon zeta eta theta", "iota kappa lambda mu"]
@@ -156,8 +158,29 @@ def test_tokenisation_is_a_recorded_parameter():
     assert distinct_n(text, 1, tokenization="whitespace") == 1.0
 
 
+class Characters:
+    """A tokenizer passed in: one token per character."""
+
+    name = "characters"
+
+    def __call__(self, texts):
+        return lexical.Tokens.from_lists([list(t) for t in texts], self.name, 26)
+
+
+def test_a_tokenizer_passed_in_is_used_and_recorded_by_name():
+    texts = ["abba", "abc"]  # characters a b b a | a b c
+    assert distinct_n(texts, 1, tokenization=Characters()) == pytest.approx(3 / 7)
+    assert distinct_n(texts, 2, tokenization=Characters()) == pytest.approx(4 / 5)  # ab twice
+    assert tokenize(texts, Characters()).vocab_size == 26
+    assert PanelSettings(tokenization=Characters()).record()["tokenization"] == "characters"
+    # the metrics never resolve a model: a model id is turned into a tokenizer outside them
+    with pytest.raises(MetricInputError, match=r"personascope\.tokenizers"):
+        tokenize(texts, "llamacpp/smollm2-135m-instruct")
+
+
 def test_a_model_tokenizer_can_be_used_and_is_recorded():
-    tokens = tokenize(["A persona of some kind.", "Another one."], "llamacpp/smollm2-135m-instruct")
+    model_tokenizer = tokenization("llamacpp/smollm2-135m-instruct")
+    tokens = tokenize(["A persona of some kind.", "Another one."], model_tokenizer)
     assert tokens.tokenization == "llamacpp/smollm2-135m-instruct"
     assert tokens.vocab_size == 49152
     assert tokens.lengths.min() >= 2

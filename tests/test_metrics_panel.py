@@ -108,6 +108,30 @@ def test_the_embedder_caches_in_the_store(tmp_path):
         assert len(stored) == 2
 
 
+class DictCache:
+    """A vector cache that is not the store: a dict keyed by (embedder, text hash)."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[tuple[str, str], np.ndarray] = {}
+
+    def get_embeddings(self, embedder, text_hashes):
+        found = ((h, self.vectors.get((embedder, h))) for h in text_hashes)
+        return {h: v for h, v in found if v is not None}
+
+    def put_embeddings(self, embedder, items):
+        self.vectors.update({(embedder, h): v for h, v in items.items()})
+
+
+def test_the_embedder_reads_any_vector_cache_before_computing():
+    cache = DictCache()
+    embedder = Embedder(cache)
+    planted = np.eye(384, dtype=np.float32)[:2]  # not what the model would give
+    cache.put_embeddings(embedder.name, {text_hash(t): v for t, v in zip(["ann", "bob"], planted)})
+    got = embedder.embed(["bob", "ann", "bob"])
+    assert embedder.computed == 0  # the model was never needed
+    assert np.array_equal(got, planted[[1, 0, 1]])
+
+
 def test_compare_texts_matches_n_and_length_and_adds_coverage(embedder):
     long_ones = [p + " " + p for p in PERSONAS]
     out = compare_texts(long_ones, PERSONAS[:9], settings=QUICK, embedder=embedder)

@@ -472,6 +472,7 @@ def diversity(
     ),
 ) -> None:
     """Every diversity metric of a persona file, each with its 95% interval and n."""
+    from personascope import tokenizers
     from personascope.metrics.embedding import Embedder
     from personascope.metrics.estimate import Jackknife
     from personascope.metrics.panel import (
@@ -483,7 +484,7 @@ def diversity(
     from personascope.metrics.tables import report_tables
 
     settings = PanelSettings(
-        tokenization=tokenization,
+        tokenization=tokenizers.tokenization(tokenization),
         syntactic=syntax,
         semantic=semantic,
         jackknife=Jackknife(seed=seed),

