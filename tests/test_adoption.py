@@ -38,7 +38,7 @@ from personascope.studies.adoption import (
     targets,
 )
 from personascope.studies.base import StudyContext
-from personascope.testing.planted import PlantedModel, planted_runner
+from personascope.testing.fake import fake_runner, planted_respondent
 
 
 def test_the_complete_design_has_default_32_profiles_and_45_ladder_rungs():
@@ -134,8 +134,8 @@ def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
         u.text: {d: target_score(u.levels[d]) if d in u.levels else default[d] for d in "OCEAN"}
         for u in units
     }
-    model = PlantedModel(inv, lambda p: profiles[p], "chat")
-    runner, store, spec = planted_runner(tmp_path, model)
+    model_id = planted_respondent("adopter", inv, lambda p: profiles[p])
+    runner, store, spec = fake_runner(tmp_path, model_id)
     config = {
         **SMALL,
         "combos": True,
@@ -166,7 +166,7 @@ def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
         assert row["reference"] == f"{condition['provenance']['inventory']} human norms"
     assert profile["derived_type"]["type"] is not None
     assert set(profile["t_scores"]) == set("OCEAN")
-    assert condition["provenance"]["model_key"] == "fake@planted"
+    assert condition["provenance"]["model_key"] == "fake/adopter@1"
     controls = model_findings["controls"]
     for shift in controls["reversed_options"]["accuracy"]["default_profile_shift"].values():
         assert shift == pytest.approx(0.0, abs=1e-9)
@@ -179,7 +179,8 @@ def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
 def test_a_model_that_ignores_personas_is_pulled_to_its_default(tmp_path):
     inv = load_inventory("mini_ipip")
     default = {"O": 3.5, "C": 3.25, "E": 2.75, "A": 4.0, "N": 2.5}
-    runner, store, spec = planted_runner(tmp_path, PlantedModel(inv, lambda p: default, "base"))
+    model_id = planted_respondent("default-only", inv, lambda p: default, "base")
+    runner, store, spec = fake_runner(tmp_path, model_id)
     config = {**SMALL, "wordings": ["agreement"], "ladder_levels": [1, 9]}
     with store:
         findings = get_study("adoption").run(
@@ -264,7 +265,8 @@ def test_the_report_section_of_a_planted_adopter_says_it_adopts(tmp_path):
         u.text: {d: target_score(u.levels[d]) if d in u.levels else default[d] for d in "OCEAN"}
         for u in units
     }
-    runner, store, spec = planted_runner(tmp_path, PlantedModel(inv, lambda p: profiles[p], "chat"))
+    model_id = planted_respondent("adopter-report", inv, lambda p: profiles[p])
+    runner, store, spec = fake_runner(tmp_path, model_id)
     config = {
         "wordings": ["accuracy", "likeness"],
         "items_per_domain": None,

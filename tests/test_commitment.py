@@ -24,12 +24,8 @@ from personascope.models.base import (
     ChoiceResult,
     GenerationRequest,
     GenerationResult,
-    ModelInfo,
     TextPrompt,
 )
-from personascope.models.catalog import ModelSpec
-from personascope.runner import Runner
-from personascope.store import Store
 from personascope.studies.base import StudyContext
 from personascope.studies.commitment import (
     FULL,
@@ -41,7 +37,7 @@ from personascope.studies.commitment import (
     seed_of,
 )
 from personascope.testing.contexts import embedded_context
-from personascope.testing.planted import PlantedExecutor
+from personascope.testing.fake import fake_runner, register_fake
 
 # --- the decay fit ---------------------------------------------------------------------
 
@@ -141,46 +137,36 @@ def distribution_with_entropy(target: float, n: int) -> tuple[float, ...]:
     return tuple(w / w.sum())
 
 
-class NarrowingModel:
-    """Probe entropy H0 exp(-RATE t) after t own answers; descriptions identical once t > 0."""
+# fake/narrowing: probe entropy H0 exp(-RATE t) after t own answers; descriptions
+# identical once t > 0
 
-    info = ModelInfo("fake/narrowing", "chat", None, "planted", "fake", "0", ())
 
-    @staticmethod
-    def turns(prompt: ChatPrompt) -> int:
-        return sum(m.role == "assistant" for m in prompt.messages)
+def own_turns(prompt: ChatPrompt) -> int:
+    return sum(m.role == "assistant" for m in prompt.messages)
 
-    def score_choices(self, requests: list[ChoiceRequest]) -> list[ChoiceResult]:
-        out = []
-        for request in requests:
-            assert isinstance(request.prompt, ChatPrompt)
-            target = H0 * math.exp(-RATE * self.turns(request.prompt))
-            probs = distribution_with_entropy(target, len(request.options))
-            out.append(ChoiceResult(tuple(math.log(p) for p in probs), 1.0))
-        return out
 
-    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
-        out = []
-        for request in requests:
-            assert isinstance(request.prompt, ChatPrompt)
-            if request.prompt.messages[-1].content.startswith("Describe yourself"):
-                t = self.turns(request.prompt)
-                text = "I am a lighthouse keeper." if t else CHARACTERS[request.seed % 100 - 1]
-            else:
-                text = f"answer with seed {request.seed}"
-            out.append(GenerationResult(text, (), (), "stop", 0))
-        return out
+def narrowing_score(request: ChoiceRequest) -> ChoiceResult:
+    assert isinstance(request.prompt, ChatPrompt)
+    target = H0 * math.exp(-RATE * own_turns(request.prompt))
+    probs = distribution_with_entropy(target, len(request.options))
+    return ChoiceResult(tuple(math.log(p) for p in probs), 1.0)
 
-    def close(self) -> None:
-        pass
+
+def narrowing_generate(request: GenerationRequest) -> GenerationResult:
+    assert isinstance(request.prompt, ChatPrompt)
+    if request.prompt.messages[-1].content.startswith("Describe yourself"):
+        t = own_turns(request.prompt)
+        text = "I am a lighthouse keeper." if t else CHARACTERS[request.seed % 100 - 1]
+    else:
+        text = f"answer with seed {request.seed}"
+    return GenerationResult(text, (), (), "stop", 0)
 
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("commitment-planted")
-    store = Store(tmp)
-    runner = Runner(store, "test", executor=PlantedExecutor(NarrowingModel()), progress=False)
-    spec = ModelSpec("fake/narrowing", "fake", "narrowing", "chat", key="fake@narrowing")
+    model_id = register_fake("narrowing", narrowing_generate, narrowing_score, replace=True)
+    runner, store, spec = fake_runner(tmp, model_id)
     ctx = StudyContext(
         runner=runner,
         store=store,

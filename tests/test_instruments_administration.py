@@ -15,7 +15,7 @@ from personascope.instruments.administration import (
 )
 from personascope.instruments.inventory import load_inventory
 from personascope.models.base import ChatPrompt, ChoiceRequest, GenerationRequest, TextPrompt
-from personascope.testing.planted import PlantedModel, planted_runner
+from personascope.testing.fake import fake_runner, planted_respondent
 
 PERSONAS = [None, "You are Ann, a bold and restless woman.", "You are Bo, a shy, careful man."]
 PROFILES = {
@@ -45,7 +45,8 @@ def planted_scores(inventory) -> np.ndarray:
 )
 def test_a_planted_profile_is_recovered_exactly(tmp_path, kind, condition):
     inv = load_inventory("ipip50")
-    runner, store, spec = planted_runner(tmp_path, PlantedModel(inv, profile, kind, mass=0.8))
+    model_id = planted_respondent(f"admin-{kind}", inv, profile, kind, mass=0.8)
+    runner, store, spec = fake_runner(tmp_path, model_id)
     with store:
         adm = administer(runner, spec, PERSONAS, inv, condition)
     assert np.allclose(adm.scores.domain, planted_scores(inv), atol=1e-9)
@@ -54,12 +55,12 @@ def test_a_planted_profile_is_recovered_exactly(tmp_path, kind, condition):
     record = adm.provenance()
     assert record["condition"]["reverse_options"] == condition.reverse_options
     assert record["content_hash"] == inv.content_hash
-    assert record["model_key"] == "fake@planted"
+    assert record["model_key"] == f"fake/admin-{kind}@1"
 
 
 def test_facet_scores_of_a_planted_profile(tmp_path):
     inv = load_inventory("ipip_neo_120")
-    runner, store, spec = planted_runner(tmp_path, PlantedModel(inv, profile, "chat"))
+    runner, store, spec = fake_runner(tmp_path, planted_respondent("facets", inv, profile))
     with store:
         adm = administer(runner, spec, PERSONAS[1:2], inv)
     for f, facet in enumerate(inv.facets):
@@ -68,8 +69,10 @@ def test_facet_scores_of_a_planted_profile(tmp_path):
 
 def test_generate_mode_parses_answers_and_counts_failures(tmp_path):
     inv = load_inventory("mini_ipip")
-    model = PlantedModel(inv, lambda p: dict.fromkeys("OCEAN", 4.0), "chat", unparseable_every=4)
-    runner, store, spec = planted_runner(tmp_path, model)
+    model_id = planted_respondent(
+        "refuses", inv, lambda p: dict.fromkeys("OCEAN", 4.0), unparseable_every=4
+    )
+    runner, store, spec = fake_runner(tmp_path, model_id)
     condition = Condition(mode="generate", samples=4, seed=0)
     with store:
         adm = administer(runner, spec, [None], inv, condition)

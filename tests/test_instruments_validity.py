@@ -8,7 +8,7 @@ import pytest
 from personascope.instruments.administration import administer
 from personascope.instruments.inventory import load_inventory
 from personascope.instruments.validity import diagnose, diagnose_domain, references
-from personascope.testing.planted import PlantedModel, planted_runner
+from personascope.testing.fake import fake_runner, planted_respondent
 
 LEVELS = [1.5, 4.5, 2.0, 4.0, 1.0, 5.0]
 PERSONAS = [f"persona {i}" for i in range(len(LEVELS))]
@@ -22,7 +22,7 @@ def varied(persona: str | None) -> dict[str, float]:
 
 def test_planted_trait_respondents_are_valid(tmp_path):
     inv = load_inventory("ipip50")
-    runner, store, spec = planted_runner(tmp_path, PlantedModel(inv, varied, "chat"))
+    runner, store, spec = fake_runner(tmp_path, planted_respondent("varied", inv, varied))
     with store:
         validity = diagnose(administer(runner, spec, PERSONAS, inv))
     assert validity.verdict == "valid", validity.summary

@@ -30,7 +30,8 @@ from personascope.studies.stability import (
 )
 from personascope.testing.clitools import one_error_line, run_cli
 from personascope.testing.contexts import embedded_context
-from personascope.testing.planted import PlantedModel, planted_runner
+from personascope.testing.fake import fake_runner, register_fake
+from personascope.testing.planted import PlantedRespondent
 
 PERSONA_SHIFT = {"alpha": -1.0, "beta": -0.25, "gamma": 0.5, "delta": 0.75}
 PARAPHRASE_SHIFT = (0.3, -0.3)
@@ -51,11 +52,11 @@ def which(text: str) -> tuple[str, int]:
     return name, next(r for r, start in enumerate(starts) if text.startswith(start))
 
 
-class PlantedStabilityModel(PlantedModel):
+class PlantedStabilityRespondent(PlantedRespondent):
     """Inventory answers with planted persona/paraphrase effects; persona-only texts."""
 
     def __init__(self) -> None:
-        super().__init__(load_inventory("mini_ipip"), self.levels, kind="chat")
+        super().__init__(load_inventory("mini_ipip"), self.levels)
 
     @staticmethod
     def levels(persona: str | None) -> dict[str, float]:
@@ -64,22 +65,20 @@ class PlantedStabilityModel(PlantedModel):
         level = 3.0 + PERSONA_SHIFT[name] + PARAPHRASE_SHIFT[r]
         return dict.fromkeys("OCEAN", level)
 
-    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
-        out = []
-        for request in requests:
-            assert isinstance(request.prompt, ChatPrompt)
-            if "Statement:" in request.prompt.messages[-1].content:  # a sampled item answer
-                out += super().generate([request])
-                continue
-            name, _ = which(request.prompt.messages[0].content)
-            text = f"I am {name.title()}, and I spend my days thinking about {name}s."
-            out.append(GenerationResult(text, (), (), "stop", 0))
-        return out
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        assert isinstance(request.prompt, ChatPrompt)
+        if "Statement:" in request.prompt.messages[-1].content:  # a sampled item answer
+            return super().generate(request)
+        name, _ = which(request.prompt.messages[0].content)
+        text = f"I am {name.title()}, and I spend my days thinking about {name}s."
+        return GenerationResult(text, (), (), "stop", 0)
 
 
 def planted_context(folder: Path, settings: dict) -> StudyContext:
     """The planted model over the persona file, with these stability settings."""
-    runner, store, spec = planted_runner(folder, PlantedStabilityModel())
+    planted = PlantedStabilityRespondent()
+    model_id = register_fake("stability", planted.generate, planted.score, replace=True)
+    runner, store, spec = fake_runner(folder, model_id)
     personas = str(write_persona_file(folder / "personas.jsonl"))
     return StudyContext(
         runner=runner,
