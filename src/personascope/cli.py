@@ -34,7 +34,7 @@ from personascope.models.catalog import (
     EMBEDDED,
     ModelSpec,
 )
-from personascope.models.providers import resolve
+from personascope.models.providers import providers, resolve
 from personascope.runner import Executor, Runner
 from personascope.store import Store
 
@@ -170,10 +170,9 @@ def models(
                 installed = installed if installed == "yes" else f"no: {exc}"
             table.add_row(model_id, entry.kind, installed, loadable, entry.description)
     out.print(table)
-    out.print(
-        "Also: llamacpp/<file.gguf>, hf/<hub id or dir>, "
-        "openai-api/<name> --base-url URL, openai/<model>."
-    )
+    out.print("Model ids of every provider (docs/backends.md):")
+    for known in providers().values():
+        out.print(f"  {known.name}/...  {known.help}")
 
 
 # --- sample -----------------------------------------------------------------------------
