@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from personascope.config import read_yaml, validate_config
 from personascope.errors import InputFileError
-from personascope.personas.config import read_yaml, validate_config
 from personascope.personas.layers import LayersConfig, layer_targets, persona_fields
 from personascope.personas.persona import Persona
 from personascope.personas.strategies import load_strategy

@@ -116,7 +116,7 @@ def test_verbalized_counts_what_it_cannot_parse(runner):
 
 
 def test_simulator_stores_latents_on_every_turn_with_a_base_assistant(runner):
-    from personascope.personas.config import read_yaml
+    from personascope.config import read_yaml
     from personascope.personas.layers import DATA_DIR
 
     config = {

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import Field
 
-from personascope.personas.config import StrictModel, read_yaml, validate_config
+from personascope.config import StrictModel, read_yaml, validate_config
 
 
 class AuditConfig(StrictModel):

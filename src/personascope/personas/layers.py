@@ -29,9 +29,9 @@ import numpy as np
 import yaml
 from pydantic import Field, field_validator, model_validator
 
+from personascope.config import StrictModel
 from personascope.instruments.adjectives import DOMAINS
 from personascope.personas import bigfive
-from personascope.personas.config import StrictModel
 from personascope.personas.fidelity import AttributeTarget, choose_options
 
 DATA_DIR = Path(__file__).parent / "data"

@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from personascope.config import StrictModel
 from personascope.errors import InputFileError
-from personascope.personas.config import SamplerConfig, StrictModel
+from personascope.personas.config import SamplerConfig
 
 TOTAL_TOLERANCE = 1e-6
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from personascope.config import read_yaml, validate_config
 from personascope.errors import InputFileError, PersonascopeError
-from personascope.personas.config import read_yaml, validate_config
 from personascope.personas.marginals import MarginalsConfig
 from personascope.personas.strategies.base import (
     Job,

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from personascope.config import read_yaml, validate_config
 from personascope.models.base import GenerationRequest
-from personascope.personas.config import SamplerConfig, read_yaml, validate_config
+from personascope.personas.config import SamplerConfig
 from personascope.personas.fidelity import AttributeTarget, choose_options
 from personascope.personas.layers import (
     DATA_DIR,

@@ -16,8 +16,9 @@ import itertools
 
 from pydantic import Field
 
+from personascope.config import StrictModel
 from personascope.models.base import GenerationRequest, SamplerSettings
-from personascope.personas.config import SamplerConfig, StrictModel
+from personascope.personas.config import SamplerConfig
 from personascope.personas.fidelity import AttributeTarget
 from personascope.personas.fields import first_profile, labelled_values
 from personascope.personas.layers import AGE_BANDS, age_band

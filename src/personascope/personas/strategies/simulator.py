@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from personascope.config import read_yaml, validate_config
 from personascope.models.base import (
     ChatPrompt,
     GenerationRequest,
@@ -33,7 +34,7 @@ from personascope.models.base import (
     TextPrompt,
 )
 from personascope.models.providers import resolve
-from personascope.personas.config import SamplerConfig, read_yaml, validate_config
+from personascope.personas.config import SamplerConfig
 from personascope.personas.fidelity import AttributeTarget, choose_options
 from personascope.personas.layers import (
     DATA_DIR,

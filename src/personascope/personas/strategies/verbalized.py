@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
+from personascope.config import StrictModel
 from personascope.models.base import (
     ChatPrompt,
     GenerationRequest,
@@ -30,7 +31,7 @@ from personascope.models.base import (
     Prompt,
     TextPrompt,
 )
-from personascope.personas.config import SamplerConfig, StrictModel
+from personascope.personas.config import SamplerConfig
 from personascope.personas.fidelity import AttributeTarget
 from personascope.personas.fields import parse_fields
 from personascope.personas.persona import Persona

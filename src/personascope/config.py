@@ -1,0 +1,67 @@
+"""Configuration files: YAML in, validated pydantic models out (shared by every config).
+
+Every config model derives from :class:`StrictModel`, which forbids unknown keys, so a
+typo (``valuse:``) is an error naming the file and the field path (``layers.yaml:
+layers.2.valuse: unknown key``) rather than a silently ignored setting. Semantic checks
+(probabilities that do not sum to 1, marginals whose totals disagree) raise
+``ValueError`` inside the models and come out the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from personascope.errors import InputFileError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """A config model that rejects unknown keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def error_message(source: str, exc: ValidationError) -> str:
+    """``source: field.path: message`` for the first problem pydantic found (an unknown
+    key first: a typo in a key also makes the intended key look missing)."""
+    errors = exc.errors()
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    where = ".".join(str(p) for p in first["loc"])
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    message = message.removeprefix("Value error, ")
+    return f"{source}: {where}: {message}" if where else f"{source}: {message}"
+
+
+def validate_config(model: type[M], data: Any, source: str) -> M:
+    """Validate ``data`` against ``model``; errors name ``source`` and the field."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputFileError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputFileError(error_message(source, exc)) from exc
+
+
+def read_yaml(path: Path | str) -> Any:
+    """Parse a YAML file; syntax errors name the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(f"cannot read the config file {path}: {exc.strerror}") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InputFileError(f"{path}{line}: {problem}") from exc
