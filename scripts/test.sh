@@ -10,4 +10,5 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 .venv/bin/ruff check src tests benchmarks scripts
+.venv/bin/lint-imports --no-cache --no-logo  # the import contracts in pyproject.toml
 exec .venv/bin/python -m pytest "$@"
