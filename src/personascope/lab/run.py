@@ -155,11 +155,10 @@ def _pair_data(
     config: LabConfig,
     frames: tuple[Frame, ...],
     requests: list[GenerationRequest],
-    results: list[Any],
+    generations: list[GenerationResult],
     jackknife: Jackknife,
 ) -> PairData:
     frame_of = {f.template.text: f.name for f in frames}
-    generations = [r for r in results if isinstance(r, GenerationResult)]
     samples, counts = collect_samples(requests, generations, frame_of, config.dedup_threshold)
     reward = get_reward(config.reward)
     rewards = score(reward, samples)

@@ -7,7 +7,8 @@
   with choice requests to a judge model, plus the adjective lexicon for Big Five targets;
 * :func:`run_generate` is the ``personascope generate`` command: both, plus the file.
 
-Both run everything through ``Runner.run``, so they are cached and resumable.
+Both run everything through the runner (``Runner.generate`` and ``Runner.score``), so they
+are cached and resumable.
 """
 
 from __future__ import annotations
