@@ -91,7 +91,6 @@ class Provider:
         return self._import(self.load, spec.model_id)(spec)
 
 
-_HTTP_HELP = "(--base-url URL[,URL...]; options in docs/backends.md)"
 _REGISTRY: dict[str, Provider] = {}
 
 
@@ -117,13 +116,6 @@ def unregister_provider(name: str) -> None:
 def providers() -> Mapping[str, Provider]:
     """Every registered provider by name, built-in first, in registration order."""
     return dict(_REGISTRY)
-
-
-def provider_help() -> str:
-    """One line per provider, ``name/...: help`` (for ``--help`` and error messages)."""
-    return "; ".join(
-        f"{p.name}/...: {p.help}" if p.help else f"{p.name}/..." for p in _REGISTRY.values()
-    )
 
 
 def split_model_id(model_id: str) -> tuple[Provider, str]:
@@ -189,7 +181,7 @@ for _builtin in (
         "personascope.models.openai_api:OpenAIAPIModel",
         catalog.http_spec,
         "httpx",
-        f"any OpenAI-compatible server: vllm serve, llama.cpp, Ollama {_HTTP_HELP}",
+        "any OpenAI-compatible server: vllm serve, llama.cpp, Ollama (--base-url URL)",
     ),
     Provider(
         "openai",
