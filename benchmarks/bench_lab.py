@@ -59,7 +59,7 @@ def main() -> None:
 
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-lab-"))
     os.environ.setdefault("PERSONASCOPE_LAB_HOME", str(out / "lab-home"))
-    from personascope.cli import RunSession
+    from personascope.audit import RunSession
     from personascope.lab.config import LabConfig
     from personascope.lab.run import run_lab
 

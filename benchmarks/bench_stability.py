@@ -30,12 +30,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from personascope.defaults import DEFAULT_ALIGNED_MODEL, DEFAULT_BASE_MODEL
 from personascope.metrics.embedding import Embedder
-from personascope.models.catalog import DEFAULT_ALIGNED_MODEL, DEFAULT_BASE_MODEL
 from personascope.models.providers import resolve
 from personascope.runner import Runner
 from personascope.store import Store
-from personascope.studies.base import StudyContext
+from personascope.studies.base import StudyContext, run_study
 from personascope.studies.commitment import CommitmentStudy
 from personascope.studies.stability import StabilityStudy
 
@@ -52,7 +52,7 @@ def run_one(
         runner.model_info(spec)  # load the model before the clock starts
         Embedder().embed(["load the embedder before the clock starts"])
         started, cpu = time.perf_counter(), time.process_time()
-        findings = study.run(ctx)
+        findings = run_study(ctx, study).to_json()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         store.close()
     counts = findings["models"][spec.model_id]["requests"]

@@ -22,22 +22,22 @@ from personascope.instruments.agreement import (
 from personascope.instruments.inventory import load_inventory
 from personascope.instruments.markers import describe, target_score
 from personascope.models.providers import resolve
-from personascope.report.sections import renderer
+from personascope.report.sections import render_json
 from personascope.report.sections.adoption import headline
 from personascope.runner import Runner
 from personascope.store import Store
-from personascope.studies import DEFAULT_BATTERY, get_study
+from personascope.studies import battery, get_study
 from personascope.studies.adoption import (
     FULL,
     QUICK,
-    Design,
-    design_from,
+    AdoptionStudy,
+    Settings,
     movement_inputs,
     persona_units,
     select,
     targets,
 )
-from personascope.studies.base import StudyContext
+from personascope.studies.base import StudyContext, run_study
 from personascope.testing.fake import fake_runner, planted_respondent
 
 
@@ -63,7 +63,7 @@ def test_default_and_quick_designs_fit_the_audit_and_adoption_follows_collapse()
     extremes = select(persona_units(FULL, tuple("OCEAN")), FULL, "extremes")
     ladder_ends = [f"{d}{level}" for d in "OCEAN" for level in (1, 9)]
     assert [u.name for u in extremes] == ["default", *ladder_ends]
-    assert DEFAULT_BATTERY.index("adoption") == DEFAULT_BATTERY.index("collapse") + 1
+    assert battery().index("adoption") == battery().index("collapse") + 1
     assert get_study("adoption").name == "adoption"
 
 
@@ -81,9 +81,9 @@ def test_movement_ratio_of_ladder_personas_uses_each_persona_own_domain():
 def test_unknown_settings_are_named():
     ctx = SimpleNamespace(quick=True, config={"adoption": {"wordngs": ["accuracy"]}})
     with pytest.raises(PersonascopeError, match=r"unknown adoption setting.*wordngs"):
-        design_from(ctx)
+        AdoptionStudy().settings(ctx.config.get("adoption", {}), ctx.quick)
     ok = SimpleNamespace(quick=False, config={"adoption": {"ladder_levels": [1, 9]}})
-    assert design_from(ok).ladder_levels == (1, 9)
+    assert AdoptionStudy().settings(ok.config.get("adoption", {}), ok.quick).ladder_levels == (1, 9)
 
 
 def test_marker_levels_and_targets():
@@ -127,7 +127,7 @@ def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
     """On the whole Mini-IPIP and on its quick form (2 items per domain): both have
     human norms (T-scores, and validity references for the form administered)."""
     inv = load_inventory("mini_ipip")
-    design = Design(combos=True, ladder_levels=(1, 3, 7, 9), n_markers=2)
+    design = Settings(combos=True, ladder_levels=(1, 3, 7, 9), n_markers=2)
     units = persona_units(design, tuple("OCEAN"))
     default = {"O": 3.5, "C": 3.25, "E": 2.75, "A": 4.0, "N": 2.5}
     profiles = {
@@ -145,8 +145,10 @@ def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
         "placement_control": True,
     }
     with store:
-        findings = get_study("adoption").run(_context(tmp_path, runner, store, spec, config))
-        stored = store.findings("adoption")[("adoption", "summary")]
+        findings = run_study(
+            _context(tmp_path, runner, store, spec, config), get_study("adoption")
+        ).to_json()
+        stored = store.findings("adoption")[("adoption", "findings")]
     json.dumps(findings, allow_nan=False)
     assert stored["models"].keys() == findings["models"].keys()
     model_findings = findings["models"][spec.model_id]
@@ -208,7 +210,7 @@ def embedded_run(request, tmp_path_factory):
         runner = Runner(store, "test", progress=False)
         ctx = _context(tmp_path, runner, store, resolve(model_id), config)
         started = time.perf_counter()
-        get_study("adoption").run(ctx)
+        run_study(ctx, get_study("adoption")).to_json()
         elapsed = time.perf_counter() - started
         runner.executor.close()
         stored = {name: data for (_, name), data in store.findings("adoption").items()}
@@ -218,7 +220,7 @@ def embedded_run(request, tmp_path_factory):
 
 def test_the_embedded_models_take_no_reportable_personality(embedded_run):
     model_id, stored = embedded_run
-    condition = stored["summary"]["models"][model_id]["conditions"]["accuracy"]
+    condition = stored["findings"]["models"][model_id]["conditions"]["accuracy"]
     print(f"{model_id}: {condition['validity']['summary']}")
     assert condition["validity"]["verdict"] == "invalid"
     for d, row in condition["domains"].items():
@@ -239,7 +241,7 @@ def _html(section) -> str:
 
 def test_the_report_section_shows_the_invalid_headline_and_every_verdict(embedded_run):
     model_id, stored = embedded_run
-    section = renderer("adoption")(stored)
+    section = render_json("adoption", stored["findings"])
     html = _html(section)
     assert f"{model_id} shows no measurable personality" in html
     assert "answer habits, not adoption" in html
@@ -258,7 +260,7 @@ def test_the_report_section_shows_the_invalid_headline_and_every_verdict(embedde
 
 def test_the_report_section_of_a_planted_adopter_says_it_adopts(tmp_path):
     inv = load_inventory("mini_ipip")
-    design = Design(combos=False, ladder_levels=(1, 9), n_markers=1)
+    design = Settings(combos=False, ladder_levels=(1, 9), n_markers=1)
     units = persona_units(design, tuple("OCEAN"))
     default = {"O": 3.5, "C": 3.25, "E": 2.75, "A": 4.0, "N": 2.5}
     profiles = {
@@ -275,10 +277,10 @@ def test_the_report_section_of_a_planted_adopter_says_it_adopts(tmp_path):
         "n_boot": 100,
     }
     with store:
-        get_study("adoption").run(_context(tmp_path, runner, store, spec, config))
+        run_study(_context(tmp_path, runner, store, spec, config), get_study("adoption"))
         stored = {name: data for (_, name), data in store.findings("adoption").items()}
-    stored["summary"]["personas"]["O9"]["text"] = "<script>alert(1)</script>"  # escaped?
-    section = renderer("adoption")(stored)
+    stored["findings"]["personas"]["O9"]["text"] = "<script>alert(1)</script>"  # escaped?
+    section = render_json("adoption", stored["findings"])
     html = _html(section)
     assert (
         f"{spec.model_id} under &#39;accuracy&#39; (valid): measured traits follow the targets "
@@ -293,7 +295,7 @@ def test_the_report_section_of_a_planted_adopter_says_it_adopts(tmp_path):
     # accuracy: the whole ladder, valid. likeness: the planted default alone, whose answers
     # differ between items only by keying, so its item sensitivity is low there
     assert len(rows) == 5 * 2 * 2 and {v for _, v in rows[:10]} == {"valid"}
-    model = stored["summary"]["models"][spec.model_id]
+    model = stored["findings"]["models"][spec.model_id]
     accuracy, likeness = model["conditions"]["accuracy"], model["conditions"]["likeness"]
     for v in accuracy["validity"]["domains"].values():
         v.update(verdict="invalid", reasons=["planted reason"])

@@ -12,8 +12,8 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "audit.yaml"
 
 def test_the_example_config_validates():
     config = load_audit_config(EXAMPLE)
-    assert config.models == ["llamacpp/gemma3-270m", "llamacpp/smollm2-135m-instruct"]
-    assert config.study_settings()["collapse"] == {"n_personas": 100, "self_report_personas": 20}
+    assert config.options.models == ["llamacpp/gemma3-270m", "llamacpp/smollm2-135m-instruct"]
+    assert config.sections["collapse"] == {"n_personas": 100, "self_report_personas": 20}
 
 
 def test_a_misspelt_key_names_the_file_and_key(tmp_path):
@@ -21,7 +21,7 @@ def test_a_misspelt_key_names_the_file_and_key(tmp_path):
     config.write_text("modles: [llamacpp/gemma3-270m]\n")
     done = run_cli("audit", "--config", str(config), "--out", str(tmp_path / "run"))
     assert done.returncode == 1
-    assert one_error_line(done.stderr) == f"error: {config}: modles: unknown key"
+    assert one_error_line(done.stderr).startswith(f"error: {config}: modles: unknown key")
     assert not (tmp_path / "run").exists()  # nothing ran
 
 
@@ -47,5 +47,5 @@ def test_a_study_setting_of_the_wrong_type_is_an_error(tmp_path):
     done = run_cli("audit", "--config", str(config), "--out", str(tmp_path / "run"))
     assert done.returncode == 1
     assert one_error_line(done.stderr) == (
-        "error: stability setting paraphrases must be of type int, got 'many'"
+        "error: stability setting paraphrases must be int, got 'many'"
     )

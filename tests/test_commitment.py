@@ -26,7 +26,7 @@ from personascope.models.base import (
     GenerationResult,
     TextPrompt,
 )
-from personascope.studies.base import StudyContext
+from personascope.studies.base import StudyContext, run_study
 from personascope.studies.commitment import (
     FULL,
     CommitmentStudy,
@@ -69,8 +69,8 @@ def test_mean_curve_is_the_t_interval_over_conversations():
     # turn 0: mean 2, sd 1, se 1/sqrt(3), t_{2, 0.975} = 4.3027
     half = 4.302652729911275 / math.sqrt(3)
     assert curve[0]["value"] == pytest.approx(2.0)
-    assert curve[0]["ci"] == pytest.approx([2 - half, 2 + half])
-    assert curve[1]["ci"] == pytest.approx([0.5, 0.5])
+    assert [curve[0]["low"], curve[0]["high"]] == pytest.approx([2 - half, 2 + half])
+    assert [curve[1]["low"], curve[1]["high"]] == pytest.approx([0.5, 0.5])
 
 
 def test_normalised_entropy():
@@ -175,7 +175,7 @@ def planted(tmp_path_factory):
         run_id="test",
         config={"commitment": {"conversations": 3, "turns": 4, "continuations": 3}},
     )
-    yield ctx, CommitmentStudy().run(ctx)
+    yield ctx, run_study(ctx, CommitmentStudy()).to_json()
     store.close()
 
 
@@ -212,18 +212,18 @@ def test_history_holds_the_main_line_answers(planted):
 def test_planted_run_resumes_from_the_store(planted):
     ctx, findings = planted
     executed = ctx.runner.executed
-    again = CommitmentStudy().run(ctx)
+    again = run_study(ctx, CommitmentStudy()).to_json()
     assert ctx.runner.executed == executed
     model = findings["models"]["fake/narrowing"]
     assert again["models"]["fake/narrowing"]["entropy"] == model["entropy"]
 
 
 def test_report_section_from_planted_findings(planted):
-    from personascope.report.sections import renderer
+    from personascope.report.sections import render_json
 
     ctx, _ = planted
     stored = {name: data for (_, name), data in ctx.store.findings("commitment").items()}
-    section = renderer("commitment")(stored)
+    section = render_json("commitment", stored["findings"])
     html = "".join(str(b) for b in section.blocks)
     assert "lighthouse keeper" in html and "answer with seed" in html
     cell = section.headline["fake/narrowing"]["narrowing per turn (answer entropy)"]
@@ -231,14 +231,14 @@ def test_report_section_from_planted_findings(planted):
 
 
 def test_untrusted_answers_are_escaped_in_the_report(planted):
-    from personascope.report.sections import renderer
+    from personascope.report.sections import render_json
 
     ctx, _ = planted
     stored = {name: data for (_, name), data in ctx.store.findings("commitment").items()}
-    stored["summary"]["models"]["fake/narrowing"]["transcripts"][0][0]["answer"] = (
+    stored["findings"]["models"]["fake/narrowing"]["transcripts"][0][0]["answer"] = (
         "<script>alert(1)</script>"
     )
-    html = "".join(str(b) for b in renderer("commitment")(stored).blocks)
+    html = "".join(str(b) for b in render_json("commitment", stored["findings"]).blocks)
     assert "<script>alert" not in html and "&lt;script&gt;" in html
 
 
@@ -250,7 +250,7 @@ def test_real_models_tiny_interview(tmp_path):
     ctx = embedded_context(
         tmp_path, {"commitment": {**settings, "answer_tokens": 8, "describe_tokens": 8}}
     )
-    findings = CommitmentStudy().run(ctx)
+    findings = run_study(ctx, CommitmentStudy()).to_json()
     for model_id, model in findings["models"].items():
         assert len(model["entropy"]["curve"]) == 2
         for point in model["entropy"]["curve"]:
@@ -263,10 +263,10 @@ def test_real_models_tiny_interview(tmp_path):
     assert findings["models"]["llamacpp/gemma3-270m"]["frame"]["id"].startswith("commitment/base")
     assert findings["models"]["llamacpp/smollm2-135m-instruct"]["kind"] == "chat"
     from personascope.report.blocks import escape
-    from personascope.report.sections import renderer
+    from personascope.report.sections import render_json
 
     stored = {name: data for (_, name), data in ctx.store.findings("commitment").items()}
-    section = renderer("commitment")(stored)
+    section = render_json("commitment", stored["findings"])
     html = "".join(str(b) for b in section.blocks)
     first_answer = findings["models"]["llamacpp/gemma3-270m"]["transcripts"][0][0]["answer"]
     assert escape(first_answer) in html  # the stored transcript, escaped, is in the report

@@ -53,7 +53,7 @@ def test_a_collapsed_population_scores_low_with_intervals_that_hold_the_value():
     assert c["entropy_bits"]["value"] == pytest.approx(0.8112781, abs=1e-6)
     assert c["n"] == 40 and c["missing"] == 1
     assert c["top"][0] == ["john", 30]
-    low, high = c["entropy_bits"]["ci"]
+    low, high = c["entropy_bits"]["low"], c["entropy_bits"]["high"]
     assert low <= c["entropy_bits"]["value"] <= high and high < d["entropy_bits"]["value"]
     assert c["repeat_share"]["value"] == 1.0
 

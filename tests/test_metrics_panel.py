@@ -71,7 +71,7 @@ def test_the_panel_gives_every_metric_with_interval_n_and_method(embedder):
         if name == "nn_distance_distribution":
             continue
         assert entry["n"] == len(PERSONAS), name
-        assert entry["ci"][0] <= entry["value"] <= entry["ci"][1], name
+        assert entry["low"] <= entry["value"] <= entry["high"], name
         assert entry["method"] and entry["direction"], name
     assert 0 < metrics["mean_cosine_distance"]["value"] < 1
     assert 1 < metrics["vendi_q1"]["value"] <= len(PERSONAS)

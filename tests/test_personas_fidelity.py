@@ -61,7 +61,7 @@ def test_overall_fidelity_and_its_bootstrap_interval():
     overall = overall_fidelity(found)
     table = agreement_table(found)["colour"]
     assert overall["value"] == pytest.approx(table["chance_corrected"])
-    assert overall["ci"][0] < overall["value"] < overall["ci"][1]
+    assert overall["low"] < overall["value"] < overall["high"]
     assert overall["n_personas"] == 60
 
 
@@ -97,7 +97,7 @@ def test_lexicon_agreement_on_planted_texts():
     assert table["coverage"] == pytest.approx(4 / 5)
     assert table["sign_agreement"] == 1.0 and table["n_signed"] == 4
     # T ranks (4, 3, 1, 2) against lexicon scores (1, 1, -1, -1): rho = 4 / sqrt(5 * 4)
-    assert table["spearman"]["rho"] == pytest.approx(2 / np.sqrt(5))
+    assert table["spearman"]["value"] == pytest.approx(2 / np.sqrt(5))
 
 
 def test_pareto_front():

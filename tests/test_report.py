@@ -61,9 +61,8 @@ def test_summary_holds_every_study_and_model(audit_dir):
     collapse = summary["studies"]["collapse"]
     for model_id in summary["models"]:
         index = collapse[model_id]["collapse_index"]
-        if index is not None and index["ci"]:  # None when not measured, or too few personas
-            low, high = index["ci"]
-            assert low <= index["value"] <= high
+        if index is not None and index["low"] is not None:  # None: not measured, too few
+            assert index["low"] <= index["value"] <= index["high"]
 
 
 def test_report_rebuilds_from_the_store_alone(audit_dir, tmp_path):

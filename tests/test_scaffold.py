@@ -7,8 +7,8 @@ import pytest
 from personascope.personas.io import read_personas
 from personascope.runner import Runner
 from personascope.store import Store
-from personascope.studies import DEFAULT_BATTERY, get_study
-from personascope.studies.base import StudyContext
+from personascope.studies import battery, get_study
+from personascope.studies.base import StudyContext, run_study
 from personascope.studies.scaffold import MIN_MATCHED_N, MIN_MATCHED_WORDS, matched_texts
 from personascope.testing.contexts import embedded_context
 
@@ -35,7 +35,7 @@ SETTINGS = {
 
 
 def test_registered_last_in_the_battery():
-    assert DEFAULT_BATTERY.index("scaffold") > DEFAULT_BATTERY.index("collapse")
+    assert battery().index("scaffold") > battery().index("collapse")
     assert get_study("scaffold").name == "scaffold"
 
 
@@ -73,9 +73,9 @@ def test_scaffold_study_end_to_end(tmp_path):
     ctx = embedded_context(tmp_path, {"scaffold": SETTINGS}, quick=True)
     spec = ctx.models[1]  # SmolLM2, the chat model
     with ctx.store:
-        findings = get_study("scaffold").run(ctx)
+        findings = run_study(ctx, get_study("scaffold")).to_json()
         executed = ctx.runner.executed
-        again = get_study("scaffold").run(ctx)
+        again = run_study(ctx, get_study("scaffold")).to_json()
         assert ctx.runner.executed == executed  # a rerun is answered from the store
         stored = ctx.store.findings("scaffold")
         ctx.runner.executor.close()
@@ -117,4 +117,4 @@ def test_unknown_strategy_in_settings(tmp_path):
             config={"scaffold": {"strategies": ["naive", "fancy"]}},
         )  # fmt: skip
         with pytest.raises(PersonascopeError, match="unknown strategy 'fancy'"):
-            get_study("scaffold").run(ctx)
+            run_study(ctx, get_study("scaffold")).to_json()

@@ -19,7 +19,7 @@ import pytest
 
 from personascope.instruments.inventory import load_inventory
 from personascope.models.base import ChatPrompt, GenerationRequest, GenerationResult
-from personascope.studies.base import StudyContext
+from personascope.studies.base import StudyContext, run_study
 from personascope.studies.stability import (
     FULL,
     StabilityStudy,
@@ -96,8 +96,8 @@ def planted_findings(tmp_path_factory):
         tmp_path_factory.mktemp("stability-planted"),
         {"paraphrases": 2, "seeds": 2, "n_personas": None, "n_draws": 500},
     )
-    findings = StabilityStudy().run(ctx)
-    stored = ctx.store.findings("stability")[("stability", "summary")]
+    findings = run_study(ctx, StabilityStudy()).to_json()
+    stored = ctx.store.findings("stability")[("stability", "findings")]
     yield findings, stored, ctx.models[0]
     ctx.store.close()
 
@@ -113,11 +113,11 @@ def test_planted_inventory_components_are_recovered_exactly(planted_findings):
     sampling = float(np.mean(frac * (1 - frac)))
     for domain, entry in model["inventory"]["domains"].items():
         comps = entry["components"]
-        assert comps["persona"]["estimate"] == pytest.approx(sigma_p, abs=1e-9), domain
-        assert comps["paraphrase"]["estimate"] == pytest.approx(sigma_r, abs=1e-9)
+        assert comps["persona"]["estimate"]["value"] == pytest.approx(sigma_p, abs=1e-9), domain
+        assert comps["paraphrase"]["estimate"]["value"] == pytest.approx(sigma_r, abs=1e-9)
         for name in ("item", "persona:paraphrase", "persona:item", "paraphrase:item"):
-            assert comps[name]["estimate"] == pytest.approx(0.0, abs=1e-9)
-        assert comps["sampling"]["estimate"] == pytest.approx(sampling, abs=1e-9)
+            assert comps[name]["estimate"]["value"] == pytest.approx(0.0, abs=1e-9)
+        assert comps["sampling"]["estimate"]["value"] == pytest.approx(sampling, abs=1e-9)
         assert entry["persona_share"]["value"] == pytest.approx(sigma_p / (sigma_p + sigma_r))
         assert entry["noise_ratio"]["value"] == pytest.approx(sigma_r / sigma_p)
         assert entry["verdict"] in ("valid", "weak", "invalid")
@@ -128,10 +128,10 @@ def test_planted_texts_give_all_variance_to_the_persona(planted_findings):
     findings, _, spec = planted_findings
     free_text = findings["models"][spec.model_id]["free_text"]
     comps = free_text["components"]
-    assert comps["seed"]["estimate"] == pytest.approx(0.0, abs=1e-9)
-    assert comps["paraphrase"]["estimate"] == pytest.approx(0.0, abs=1e-9)
-    assert comps["persona:paraphrase"]["estimate"] == pytest.approx(0.0, abs=1e-9)
-    assert comps["persona"]["estimate"] > 0.1
+    assert comps["seed"]["estimate"]["value"] == pytest.approx(0.0, abs=1e-9)
+    assert comps["paraphrase"]["estimate"]["value"] == pytest.approx(0.0, abs=1e-9)
+    assert comps["persona:paraphrase"]["estimate"]["value"] == pytest.approx(0.0, abs=1e-9)
+    assert comps["persona"]["estimate"]["value"] > 0.1
     assert free_text["persona_share"]["value"] == pytest.approx(1.0)
     assert free_text["headline"].startswith("persona explains 100%")
 
@@ -156,14 +156,14 @@ def test_generate_mode_estimates_the_sampling_facet_and_says_so(tmp_path):
     mode of its distribution, so the estimated sampling variance is exactly 0."""
     settings = {"paraphrases": 2, "answer_mode": "generate", "answer_samples": 3}
     ctx = planted_context(tmp_path, {**settings, "n_draws": 200})
-    model = StabilityStudy().run(ctx)["models"][ctx.models[0].model_id]
+    model = run_study(ctx, StabilityStudy()).to_json()["models"][ctx.models[0].model_id]
     ctx.store.close()
     inventory = model["inventory"]
     assert inventory["seed_facet"].startswith("estimated: 3 sampled answers")
     assert model["requests"]["inventory"] == 4 * 2 * 10 * 3  # P R I samples
     for entry in inventory["domains"].values():
-        assert entry["components"]["sampling"]["estimate"] == 0.0
-        assert entry["components"]["persona"]["estimate"] > 0
+        assert entry["components"]["sampling"]["estimate"]["value"] == 0.0
+        assert entry["components"]["persona"]["estimate"]["value"] > 0
 
 
 def test_every_generation_has_its_own_seed():
@@ -191,7 +191,7 @@ def test_free_text_analysis_separates_noise_from_persona():
     rng = np.random.default_rng(0)
     noise_only = rng.normal(size=(6, 2, 3, 8))
     result = free_text_analysis(noise_only, ["t"] * 36, n_draws=500, seed=0)
-    assert result["persona_share"]["ci"][0] == pytest.approx(0.0, abs=0.05)
+    assert result["persona_share"]["low"] == pytest.approx(0.0, abs=0.05)
     signal = noise_only * 0.1 + rng.normal(size=(6, 1, 1, 8)) * 3
     result = free_text_analysis(signal, ["t"] * 36, n_draws=500, seed=0)
     assert result["persona_share"]["value"] > 0.9
@@ -247,28 +247,29 @@ def real_run(tmp_path_factory):
         tmp_path_factory.mktemp("stability-real"),
         {"stability": {**settings, "items_per_domain": 2, "n_draws": 500}},
     )
-    findings = StabilityStudy().run(ctx)
+    findings = run_study(ctx, StabilityStudy()).to_json()
     yield ctx, findings
     ctx.store.close()
 
 
 def test_real_models_decompose_and_withhold_invalid_self_reports(real_run):
-    from personascope.report.sections import renderer
+    from personascope.report.sections import render_json
 
     ctx, findings = real_run
     for model_id, model in findings["models"].items():
         comps = model["free_text"]["components"]
         shares = [
-            comps[k]["share"] for k in ("persona", "paraphrase", "persona:paraphrase", "seed")
+            comps[k]["share"]["value"]
+            for k in ("persona", "paraphrase", "persona:paraphrase", "seed")
         ]
         assert sum(shares) == pytest.approx(1.0)
         # different seeds write different texts: sampling noise is not zero
-        assert comps["seed"]["estimate"] > 0, model_id
+        assert comps["seed"]["estimate"]["value"] > 0, model_id
         assert model["inventory"]["validity"]["verdict"] == "invalid", model_id
         for entry in model["inventory"]["domains"].values():
             assert entry["interpretation"].startswith("withheld")
     stored = {name: data for (_, name), data in ctx.store.findings("stability").items()}
-    section = renderer("stability")(stored)
+    section = render_json("stability", stored["findings"])
     html = "".join(str(b) for b in section.blocks)
     assert "not a personality measurement" in html
     for model_id in findings["models"]:
@@ -280,7 +281,7 @@ def test_real_models_decompose_and_withhold_invalid_self_reports(real_run):
 def test_real_models_resume_from_the_store(real_run):
     ctx, findings = real_run
     executed = ctx.runner.executed
-    again = StabilityStudy().run(ctx)
+    again = run_study(ctx, StabilityStudy()).to_json()
     assert ctx.runner.executed == executed  # everything came from the store
     for model_id in findings["models"]:
         first, second = findings["models"][model_id], again["models"][model_id]

@@ -8,10 +8,7 @@ print one line, ``error: ...``, and exit 1; usage errors exit 2; an interrupted 
 from __future__ import annotations
 
 import json
-import platform
 import sys
-import time
-from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,23 +17,17 @@ from rich.console import Console
 from rich.table import Table
 
 from personascope import __version__
+from personascope.audit import DEFAULT_RUNS, RunSession, run_audit, write_summary
+from personascope.defaults import DEFAULT_ALIGNED_MODEL
 from personascope.errors import PersonascopeError
 from personascope.models.base import (
-    ChatPrompt,
-    GenerationRequest,
-    Message,
     SamplerSettings,
-    TextPrompt,
 )
-from personascope.models.catalog import (
-    DEFAULT_ALIGNED_MODEL,
-    DEFAULT_BASE_MODEL,
-    EMBEDDED,
-    ModelSpec,
-)
+from personascope.models.catalog import EMBEDDED
 from personascope.models.providers import providers, resolve
-from personascope.runner import Executor, Runner
-from personascope.store import Store
+from personascope.runner import Executor
+from personascope.sample import write_samples
+from personascope.studies import REGISTRY
 
 app = typer.Typer(
     add_completion=False,
@@ -46,74 +37,6 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 out = Console()
-
-DEFAULT_RUNS = Path("personascope-runs")
-
-_VERSIONED = (
-    "personascope",
-    "llama-cpp-python",
-    "numpy",
-    "duckdb",
-    "torch",
-    "transformers",
-    "sentence-transformers",
-    "spacy",
-)
-
-
-def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-class RunSession:
-    """A store, a run record and a runner for one command; closes them in order."""
-
-    def __init__(
-        self, out_dir: Path, command: str, progress: bool = True, executor: Executor | None = None
-    ) -> None:
-        self.out_dir = out_dir
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(out_dir)
-        self.run_id = self.store.start_run(command, {"versions": package_versions()})
-        self.runner = Runner(self.store, self.run_id, executor=executor, progress=progress)
-        self.started = time.time()
-        self.study_seconds: dict[str, float] = {}
-
-    def close(self, status: str) -> None:
-        info = {
-            "versions": package_versions(),
-            "elapsed_s": round(time.time() - self.started, 3),
-            "executed": self.runner.executed,
-            "cached": self.runner.cached,
-            "study_seconds": self.study_seconds,
-        }
-        try:
-            self.store.finish_run(self.run_id, status, info)
-        finally:
-            self.runner.executor.close()
-            self.store.close()
-
-    def __enter__(self) -> RunSession:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        if exc_type is None:
-            self.close("finished")
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.close("interrupted")
-            print(
-                f"interrupted: finished batches are stored in {self.out_dir}; "
-                "run the same command again to resume",
-                file=sys.stderr,
-            )
-        else:
-            self.close("failed")
 
 
 def one_line(text: str) -> str:
@@ -173,6 +96,15 @@ def models(
     out.print("Model ids of every provider (docs/backends.md):")
     for known in providers().values():
         out.print(f"  {known.name}/...  {known.help}")
+
+
+@app.command()
+def studies() -> None:
+    """List the registered studies, and which the default audit runs."""
+    table = Table("study", "in the default audit", "question")
+    for name, entry in REGISTRY.items():
+        table.add_row(name, "yes" if entry.battery else "no", entry.title)
+    out.print(table)
 
 
 # --- sample -----------------------------------------------------------------------------
@@ -268,37 +200,8 @@ def sample(
         raise PersonascopeError(str(exc)) from exc
     runs_on = _executor(executor, ray_address, ray_workers)
     with RunSession(run_dir, _command_line(), executor=runs_on) as session:
-        model_kind = spec.kind or session.runner.model_info(spec).kind
-        chat = model_kind == "chat" and not raw
-        the_prompt = ChatPrompt((Message("user", prompt),)) if chat else TextPrompt(prompt)
-        requests = [GenerationRequest(the_prompt, sampler, seed + i) for i in range(n)]
-        results = session.runner.generate(spec, requests, label=f"sampling {model}")
-        info = session.store.models().get(spec.key, {})
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    with out_file.open("w", encoding="utf-8") as handle:
-        for request, result in zip(requests, results):
-            row = {
-                "model_id": spec.model_id,
-                "model_key": spec.key,
-                "prompt": prompt,
-                "chat": chat,
-                "seed": request.seed,
-                "sampler": {
-                    "temperature": temperature,
-                    "top_p": top_p,
-                    "top_k": top_k,
-                    "min_p": min_p,
-                    "max_tokens": max_tokens,
-                    "stop": list(stop or ()),
-                    "order": info.get("sampler_order"),
-                },
-                "text": result.text,
-                "finish_reason": result.finish_reason,
-                "n_tokens": len(result.token_ids),
-                "mean_logprob": result.mean_logprob,
-            }
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    err.print(f"wrote {len(results)} samples to {out_file}")
+        written = write_samples(session.runner, spec, prompt, n, seed, sampler, out_file, raw)
+    err.print(f"wrote {written} samples to {out_file}")
 
 
 # --- generate ---------------------------------------------------------------------------
@@ -356,7 +259,8 @@ def audit(
         typer.Option("--model", "-m", help="Model id (repeatable). Default: the embedded pair."),
     ] = None,
     studies: Annotated[
-        str | None, typer.Option(help="Comma-separated studies (default: the full battery).")
+        str | None,
+        typer.Option(help="Comma-separated studies (default: the battery; personascope studies)."),
     ] = None,
     quick: Annotated[bool, typer.Option(help="A small, fast battery.")] = False,
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = DEFAULT_RUNS / "audit",
@@ -376,57 +280,19 @@ def audit(
     ] = None,
 ) -> None:
     """Run the audit battery; write report.html and summary.json into the run folder."""
-    from personascope.audit_config import load_audit_config
-    from personascope.personas.io import read_personas
-    from personascope.studies import get_study, parse_studies
-    from personascope.studies.base import StudyContext
-
-    settings = load_audit_config(config)
-    names = parse_studies(studies or ",".join(settings.studies or []))
-    if personas is not None:
-        read_personas(personas)  # a malformed file fails before any model runs
-    model_ids = model or settings.models or [DEFAULT_BASE_MODEL, DEFAULT_ALIGNED_MODEL]
-    quick = quick or bool(settings.quick)
-    seed = seed if seed is not None else (settings.seed or 0)
-    study_config: dict[str, Any] = dict(settings.study_settings())
-    if personas is not None:
-        study_config["personas_file"] = str(personas)
-    options = _model_options(base_url, None, model_option)
-    specs: list[ModelSpec] = [resolve(m, **options) for m in model_ids]
-    runs_on = _executor(executor, ray_address, ray_workers)
-    findings: dict[str, Any] = {}
-    with RunSession(out_dir, _command_line(), executor=runs_on) as session:
-        ctx = StudyContext(
-            runner=session.runner,
-            store=session.store,
-            models=specs,
-            out_dir=out_dir,
-            run_id=session.run_id,
-            seed=seed,
-            quick=quick,
-            config=study_config,
-        )
-        for name in names:
-            started = time.time()
-            findings[name] = get_study(name).run(ctx)
-            session.study_seconds[name] = round(time.time() - started, 1)
-        timings = dict(session.study_seconds)
-    from personascope.report.document import write_report
-
-    report_file, cells = write_report(out_dir)
-    summary = {
-        "personascope": __version__,
-        "models": {s.model_id: {"key": s.key} for s in specs},
-        "seed": seed,
-        "quick": quick,
-        "study_seconds": timings,
-        "verdict": cells,
-        "studies": findings,
-    }
-    summary_file = out_dir / "summary.json"
-    summary_file.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    out.print(f"report: {report_file}")
-    out.print(f"summary: {summary_file}")
+    result = run_audit(
+        model,
+        studies,
+        out=out_dir,
+        quick=quick,
+        config=config,
+        seed=seed,
+        personas=personas,
+        model_options=_model_options(base_url, None, model_option),
+        executor=_executor(executor, ray_address, ray_workers),
+    )
+    out.print(f"report: {result.report_path}")
+    out.print(f"summary: {result.out_dir / 'summary.json'}")
 
 
 @app.command()
@@ -471,50 +337,14 @@ def diversity(
     ),
 ) -> None:
     """Every diversity metric of a persona file, each with its 95% interval and n."""
-    from personascope import tokenizers
-    from personascope.metrics.embedding import Embedder
-    from personascope.metrics.estimate import Jackknife
-    from personascope.metrics.panel import (
-        HUMAN_REFERENCE_N,
-        PanelSettings,
-        TraitReference,
-        diversity_report,
-    )
+    from personascope.api import diversity_file
     from personascope.metrics.tables import report_tables
 
-    settings = PanelSettings(
-        tokenization=tokenizers.tokenization(tokenization),
-        syntactic=syntax,
-        semantic=semantic,
-        jackknife=Jackknife(seed=seed),
-    )
-    human = None
-    if against == "human":
-        from personascope.instruments.norms import load_norms, sample_reference
-
-        vectors = sample_reference(HUMAN_REFERENCE_N, seed)  # error if no norms ship
-        norms = load_norms("ipip50")
-        assert norms is not None
-        human = TraitReference(
-            vectors,
-            list(norms.domains),
-            f"human IPIP-50 norms ({norms.n} respondents): a sample of {HUMAN_REFERENCE_N}",
-        )
-    store = Store(run_dir) if semantic else None
-    try:
-        report = diversity_report(
-            personas,
-            field=field,
-            against=None if against is None or human is not None else Path(against),
-            traits=traits,
-            trait_reference=human,
-            by=by,
-            settings=settings,
-            embedder=Embedder(store) if semantic else None,
-        )
-    finally:
-        if store is not None:
-            store.close()
+    report = diversity_file(
+        personas, field=field, against=against, traits=traits, by=by,
+        tokenization=tokenization, semantic=semantic, syntactic=syntax, seed=seed,
+        run_dir=run_dir,
+    )  # fmt: skip
     if json_out:
         print(json.dumps(report, indent=2))
     else:
@@ -534,6 +364,7 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score a table of answers (one column per item id; 0 or empty = missing)."""
+    from personascope.console import score_table
     from personascope.instruments.answers import read_answer_table, summarize
     from personascope.instruments.inventory import load_inventory
 
@@ -541,26 +372,10 @@ def score(
     raw, ignored = read_answer_table(answers, inv)
     summary = {"file": str(answers), "ignored_columns": ignored, **summarize(inv, raw)}
     if as_json:
-        out.print_json(json.dumps(summary))
+        print(json.dumps(summary))
         return
-
-    def fmt(value: float | None, spec: str = ".2f") -> str:
-        return "-" if value is None else format(value, spec)
-
-    table = Table("domain", "n", "mean", "sd", "alpha [95% CI]", "omega [95% CI]", "mean T")
-    for code, d in summary["domains"].items():
-        a, o = d["alpha"], d["omega"]
-        table.add_row(
-            code,
-            str(d["n"]),
-            fmt(d["mean"]),
-            fmt(d["sd"]),
-            f"{fmt(a['value'], '.3f')} [{fmt(a.get('low'), '.3f')}, {fmt(a.get('high'), '.3f')}]",
-            f"{fmt(o['value'], '.3f')} [{fmt(o.get('low'), '.3f')}, {fmt(o.get('high'), '.3f')}]",
-            fmt(d.get("mean_t"), ".1f"),
-        )
     out.print(f"{inv.name} ({inv.id}, {inv.content_hash[:19]}): {summary['n_respondents']} rows")
-    out.print(table)
+    out.print(score_table(summary))
 
 
 # --- lab --------------------------------------------------------------------------------
@@ -589,6 +404,7 @@ def lab(
 ) -> None:
     """Preference-tune the embedded base model (DPO + LoRA) and measure how its personas
     narrow at each checkpoint; rerun the same command to resume."""
+    from personascope.console import lab_table
     from personascope.lab.config import LabConfig
     from personascope.lab.run import run_lab
     from personascope.report.document import write_report
@@ -610,23 +426,8 @@ def lab(
     )
     with RunSession(out_dir, _command_line()) as session:
         findings = run_lab(session.runner, session.store, out_dir, config)
-    summary_file = out_dir / "summary.json"
-    summary = {"personascope": __version__, "studies": {"lab": findings}}
-    summary_file.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    table = Table("model id", "step", "first-name entropy", "age SD", "distinct-2")
-    for checkpoint in findings["checkpoints"]:
-        metrics = checkpoint["metrics"]
-        cells = [
-            metrics["attributes"]["first_names"].get("entropy_bits"),
-            metrics["attributes"]["ages"].get("sd"),
-            metrics["text"]["metrics"].get("distinct_2"),
-        ]
-        table.add_row(
-            checkpoint["model_id"],
-            str(checkpoint["step"]),
-            *("-" if c is None or c.get("value") is None else f"{c['value']:.3f}" for c in cells),
-        )
-    out.print(table)
+    summary_file = write_summary(out_dir, {"studies": {"lab": findings}})
+    out.print(lab_table(findings))
     out.print(f"report: {write_report(out_dir)[0]}")
     out.print(f"summary: {summary_file}")
 

@@ -122,3 +122,26 @@ def summarize(inventory: Inventory, raw: np.ndarray, n_boot: int = 200) -> dict[
         "norms": "shipped human norms" if norms is not None else None,
         "domains": domains,
     }
+
+
+def answer_matrix(inventory: Inventory, frame: Any) -> np.ndarray:
+    """(respondents, items) answers of a pandas DataFrame with one column per item id, as
+    floats with NaN for missing (empty or 0); a value outside 1..k is an error naming it."""
+    missing = [i for i in inventory.item_ids if i not in frame.columns]
+    if missing:
+        raise InputFileError(
+            f"no column for item(s) {', '.join(missing[:10])} of inventory {inventory.id}"
+        )
+    try:
+        raw = frame[list(inventory.item_ids)].to_numpy(dtype="float64", na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise InputFileError(f"answers must be numbers 1..{inventory.points}: {exc}") from exc
+    raw[raw == 0] = np.nan
+    bad = np.isfinite(raw) & ((raw < 1) | (raw > inventory.points) | (raw != np.round(raw)))
+    if bad.any():
+        r, c = map(int, np.argwhere(bad)[0])
+        raise InputFileError(
+            f"row {r + 1}, item {inventory.item_ids[c]}: {raw[r, c]:g} is not an answer "
+            f"1..{inventory.points}"
+        )
+    return raw

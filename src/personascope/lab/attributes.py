@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from personascope.metrics.estimate import Jackknife, jsonable
+from personascope.metrics.estimate import Jackknife, estimate_dict
 from personascope.reference.population import Distribution
 
 ADULT_BANDS: tuple[tuple[int, int, str], ...] = (
@@ -193,7 +193,7 @@ def mean_summary(values: Sequence[float], jackknife: Jackknife, what: str) -> di
     """The mean of finite values with its jackknife (t) interval."""
     x = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     if len(x) < 2:
-        return {"n": len(x), "value": jsonable(x.mean()) if len(x) else None, "ci": None}
+        return estimate_dict(x.mean() if len(x) else None, None, len(x), f"mean {what}")
     return _estimate(lambda keep: float(x[keep].mean()), len(x), jackknife, f"mean {what}")
 
 

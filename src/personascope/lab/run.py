@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from personascope.findings import FINDINGS_KEY
 from personascope.lab import evaluate as ev
 from personascope.lab.attributes import mean_summary
 from personascope.lab.backend import lora_gguf
@@ -131,9 +132,13 @@ def curves(checkpoints: list[dict[str, Any]]) -> dict[str, Any]:
         points = []
         for c in checkpoints:
             estimate = _get(c["metrics"], path) or {}
-            ci = estimate.get("ci") or [None, None]
             points.append(
-                {"step": c["step"], "value": estimate.get("value"), "low": ci[0], "high": ci[1]}
+                {
+                    "step": c["step"],
+                    "value": estimate.get("value"),
+                    "low": estimate.get("low"),
+                    "high": estimate.get("high"),
+                }
             )
         reference = _get(checkpoints[0]["metrics"], ref_path) if ref_path else None
         out[key] = {"label": label, "points": points, "reference": reference}
@@ -340,5 +345,5 @@ def run_lab(
         "config": config.record(),
         "terms": GEMMA_TERMS,
     }
-    store.put_finding(STUDY, "summary", findings, runner.run_id)
+    store.put_finding(STUDY, FINDINGS_KEY, findings, runner.run_id)
     return findings

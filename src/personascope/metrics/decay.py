@@ -34,7 +34,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from personascope.errors import MetricInputError
-from personascope.metrics.estimate import Estimate, Jackknife, jsonable
+from personascope.metrics.estimate import Estimate, Jackknife, estimate_dict, jsonable
 
 LAMBDA_BOUND = 5.0
 
@@ -86,10 +86,10 @@ def mean_curve(
             lo, hi = mean - half, mean + half
             if bounds is not None:
                 lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
-            ci: list[float] | None = [lo, hi]
+            ci: tuple[float, float] | None = (lo, hi)
         else:
             ci = None
-        out.append({"turn": t, "value": mean, "ci": ci, "n": int(col.size), "of": c})
+        out.append(estimate_dict(mean, ci, int(col.size), "mean; t interval", turn=t, of=c))
     return jsonable(out)
 
 

@@ -27,7 +27,7 @@ of both samples (Arvesen 1969) and use Satterthwaite's degrees of freedom.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,16 +75,45 @@ class Estimate:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "value": jsonable(self.value),
-            "ci": None if self.ci is None else jsonable(list(self.ci)),
-            "n": int(self.n),
-            "method": self.method,
-            "params": jsonable(self.params),
-        }
+        """The stored encoding, :func:`estimate_dict` (plus ``params`` and ``note``)."""
+        out = estimate_dict(self.value, self.ci, self.n, self.method, params=self.params)
         if self.note:
             out["note"] = self.note
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Estimate:
+        """The estimate a stored :func:`estimate_dict` encodes (None values stay None)."""
+        low, high = data.get("low"), data.get("high")
+        return cls(
+            value=data.get("value"),  # type: ignore[arg-type]
+            ci=None if low is None or high is None else (low, high),
+            n=int(data.get("n") or 0),
+            method=str(data.get("method") or ""),
+            params=dict(data.get("params") or {}),
+            note=data.get("note"),
+        )
+
+
+def estimate_dict(
+    value: float | None,
+    ci: Sequence[float | None] | None,
+    n: int,
+    method: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The one JSON encoding of every estimate personascope stores or prints:
+    ``{"value", "low", "high", "n", "method", ...extra}``, non-finite numbers as None
+    (an undefined interval bound is None)."""
+    low, high = (None, None) if ci is None else (ci[0], ci[1])
+    return {
+        "value": jsonable(value),
+        "low": jsonable(low),
+        "high": jsonable(high),
+        "n": int(n),
+        "method": method,
+        **{key: jsonable(v) for key, v in extra.items()},
+    }
 
 
 def jackknife_se(replicates: np.ndarray) -> float:

@@ -1,7 +1,7 @@
 """The diversity panel: every metric for a list of texts in one call, as a JSON-able dict.
 
 This is the entry point the collapse and scaffold studies and the ``diversity`` command
-use. Each metric comes as ``{"value", "ci", "n", "method", "params", "direction"}``
+use. Each metric comes as ``{"value", "low", "high", "n", "method", "params", "direction"}``
 (:meth:`~personascope.metrics.estimate.Estimate.to_dict` plus whether higher means more
 or less diverse). :func:`compare_texts` matches two populations in n and length first and
 adds the coverage of one by the other in embedding space; :func:`diversity_report` reads
@@ -26,7 +26,7 @@ from personascope.metrics import semantic as sem
 from personascope.metrics.by_input import cosine_diversity_value, ead_mean_value, input_diversity
 from personascope.metrics.coverage import coverage_metrics
 from personascope.metrics.embedding import Embedder
-from personascope.metrics.estimate import Estimate, Jackknife, jsonable
+from personascope.metrics.estimate import Estimate, Jackknife, estimate_dict, jsonable
 from personascope.metrics.files import labels_of, read_jsonl, texts_of, vectors_of
 from personascope.metrics.matching import match_texts
 
@@ -124,13 +124,7 @@ def _collect(n: int, parts: list[tuple[str, Callable[[], Any]]]) -> dict[str, An
         try:
             result = compute()
         except MetricInputError as exc:
-            out[name] = {
-                "value": None,
-                "ci": None,
-                "n": n,
-                "method": "not computed",
-                "note": str(exc),
-            }
+            out[name] = estimate_dict(None, None, n, "not computed", note=str(exc))
             continue
         if isinstance(result, dict):
             out.update(result)

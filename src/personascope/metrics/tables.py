@@ -13,11 +13,11 @@ def _number(value: Any, digits: int = 4) -> str:
 
 
 def _interval(entry: dict[str, Any]) -> str:
-    ci = entry.get("ci")
-    return "-" if not ci else f"[{_number(ci[0], 3)}, {_number(ci[1], 3)}]"
+    low, high = entry.get("low"), entry.get("high")
+    return "-" if low is None or high is None else f"[{_number(low, 3)}, {_number(high, 3)}]"
 
 
-def _rows(metrics: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(name, entry) for every estimate, nested per-dimension entries flattened."""
     rows = []
     for name, entry in metrics.items():
@@ -41,7 +41,7 @@ def _label(name: str, entry: dict[str, Any]) -> str:
 def panel_table(panel: dict[str, Any], title: str) -> Table:
     table = Table("metric", "value", "95% CI", "n", "method", title=escape(title), caption=CAPTION)
     table.columns[0].no_wrap = True
-    for name, entry in _rows(panel["metrics"]):
+    for name, entry in metric_rows(panel["metrics"]):
         table.add_row(
             _label(name, entry),
             _number(entry["value"]),
@@ -62,8 +62,8 @@ def comparison_table(comparison: dict[str, Any]) -> Table:
         "metric", "generated", "95% CI", "reference", "95% CI", title=title, caption=CAPTION
     )
     table.columns[0].no_wrap = True
-    reference = dict(_rows(comparison["reference"]["metrics"]))
-    for name, entry in _rows(comparison["generated"]["metrics"]):
+    reference = dict(metric_rows(comparison["reference"]["metrics"]))
+    for name, entry in metric_rows(comparison["generated"]["metrics"]):
         other = reference.get(name, {})
         table.add_row(
             _label(name, entry),
@@ -78,7 +78,7 @@ def comparison_table(comparison: dict[str, Any]) -> Table:
 def coverage_table(section: dict[str, Any], title: str) -> Table:
     table = Table("metric", "value", "95% CI", "n", "details", title=escape(title))
     table.columns[0].no_wrap = True
-    for name, entry in _rows(section["metrics"]):
+    for name, entry in metric_rows(section["metrics"]):
         params = entry.get("params", {})
         details = ", ".join(
             f"{key}={_number(params[key], 3) if isinstance(params[key], float) else params[key]}"

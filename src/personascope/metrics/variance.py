@@ -382,11 +382,9 @@ class VarianceComponents:
             est = self.component(name)
             shr = self.share(name)
             out[name] = {
-                "estimate": est.value,
-                "ci": None if est.ci is None else list(est.ci),
+                "estimate": est.to_dict(),
                 "raw": float(self.raw[i]),
-                "share": shr.value,
-                "share_ci": None if shr.ci is None else list(shr.ci),
+                "share": shr.to_dict(),
                 "known": name in self.known,
             }
         return jsonable(out)

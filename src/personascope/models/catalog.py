@@ -66,9 +66,6 @@ EMBEDDED: dict[str, EmbeddedModel] = {
     ),
 }
 
-DEFAULT_BASE_MODEL = "llamacpp/gemma3-270m"
-DEFAULT_ALIGNED_MODEL = "llamacpp/smollm2-135m-instruct"
-
 
 @dataclass(frozen=True)
 class ModelSpec:

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import stats
 
 from personascope.instruments.adjectives import DOMAINS, lexicon_scores
+from personascope.metrics.estimate import estimate_dict
 from personascope.models.base import (
     ChatPrompt,
     ChoiceRequest,
@@ -175,16 +176,20 @@ def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float] 
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+SPEARMAN_METHOD = "Spearman rho; Fisher z interval, SE = sqrt(1.06 / (n - 3))"
+ACCURACY_METHOD = "mean chance-corrected accuracy over attributes; bootstrap over personas"
+
+
 def spearman_with_ci(x: Sequence[float], y: Sequence[float]) -> dict[str, Any]:
     """Spearman's rho with a 95% CI from Fisher's z with SE = sqrt(1.06 / (n - 3))
     (Fieller, Hartley & Pearson 1957). Needs n >= 4 and variation in both; else None."""
     n = len(x)
     if n < 4 or len(set(x)) < 2 or len(set(y)) < 2:
-        return {"rho": None, "ci": None, "n": n}
+        return estimate_dict(None, None, n, SPEARMAN_METHOD)
     rho = float(stats.spearmanr(x, y).statistic)
     z = math.atanh(max(min(rho, 0.999999), -0.999999))
     half = 1.959964 * math.sqrt(1.06 / (n - 3))
-    return {"rho": rho, "ci": [math.tanh(z - half), math.tanh(z + half)], "n": n}
+    return estimate_dict(rho, (math.tanh(z - half), math.tanh(z + half)), n, SPEARMAN_METHOD)
 
 
 def _chance_corrected(accuracy: float, chance: float) -> float:
@@ -248,7 +253,7 @@ def overall_fidelity(
     bootstrap CI that resamples personas (the independent units), keeping each
     persona's judgements together."""
     if not found:
-        return {"value": None, "ci": None, "n_personas": 0, "note": "no attribute to score"}
+        return estimate_dict(None, None, 0, ACCURACY_METHOD, note="no attribute to score")
     personas = sorted({j.item.persona_id for j in found})
     index = {p: i for i, p in enumerate(personas)}
     attributes = sorted({j.item.target.attribute for j in found})
@@ -272,13 +277,15 @@ def overall_fidelity(
     value = statistic(np.arange(len(personas)))
     rng = np.random.default_rng(seed)
     boots = [statistic(rng.integers(0, len(personas), len(personas))) for _ in range(n_boot)]
-    return {
-        "value": value,
-        "ci": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))],
-        "n_personas": len(personas),
-        "n_attributes": len(attributes),
-        "method": "mean chance-corrected accuracy over attributes; bootstrap over personas",
-    }
+    ci = (float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5)))
+    return estimate_dict(
+        value,
+        ci,
+        len(personas),
+        ACCURACY_METHOD,
+        n_personas=len(personas),
+        n_attributes=len(attributes),
+    )
 
 
 def lexicon_agreement(

@@ -8,7 +8,7 @@ divs whose data is JSON with ``</`` escaped); section code never concatenates ra
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,23 @@ def fmt_ci(value: Any, low: Any, high: Any, digits: int = 3) -> str:
     if low is None or high is None:
         return fmt(value, digits)
     return f"{fmt(value, digits)} [{fmt(low, digits)}, {fmt(high, digits)}]"
+
+
+def fmt_estimate(entry: Mapping[str, Any] | None, digits: int = 3, percent: bool = False) -> str:
+    """``value [low, high]`` of a stored estimate (``{"value", "low", "high", "n",
+    "method"}``, :func:`personascope.metrics.estimate.estimate_dict`); ``-`` when it is
+    missing or has no value. ``percent`` shows proportions as whole percentages."""
+    if not entry or entry.get("value") is None:
+        return "-"
+    if not percent:
+        return fmt_ci(entry["value"], entry.get("low"), entry.get("high"), digits)
+
+    def pct(x: Any) -> str:
+        return f"{100 * x:.0f}%"
+
+    low, high = entry.get("low"), entry.get("high")
+    bounds = "" if low is None or high is None else f" [{pct(low)}, {pct(high)}]"
+    return pct(entry["value"]) + bounds
 
 
 def paragraph(text: str) -> Markup:

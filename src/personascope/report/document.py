@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from personascope.models.catalog import DEFAULT_ALIGNED_MODEL, DEFAULT_BASE_MODEL
+from personascope.claims import ClaimRow, evaluate
+from personascope.defaults import DEFAULT_ALIGNED_MODEL, DEFAULT_BASE_MODEL
+from personascope.findings import FINDINGS_KEY, Findings
 from personascope.report.blocks import Section, fmt, table
+from personascope.report.claims import claims_table
 from personascope.report.figures import plotly_js
-from personascope.report.sections import ORDER, renderer
+from personascope.report.sections import order, renderer
 from personascope.store import Store
+from personascope.studies import findings_type
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1100px;
@@ -34,6 +38,9 @@ th { background: #f1f4f8; } caption { text-align: left; font-weight: 600; paddin
         margin: .8rem 0; }
 .note.warning { border-color: #d9822b; background: #fdf6ee; }
 .note.invalid { border-color: #b8474f; background: #fbeff0; }
+td.status.supported { background: #e6f4ea; } td.status.contradicted { background: #fbeff0; }
+td.status.inconclusive { background: #fdf6ee; } td.status.unmeasurable, td.status.notrun {
+  color: #5b6675; }
 .figure { margin: 1rem 0; } .muted { color: #5b6675; font-size: .85rem; }
 pre { white-space: pre-wrap; margin: 0; font-size: .82rem; }
 ul.quotes li { margin-bottom: .5rem; } details { margin: .6rem 0; }
@@ -54,6 +61,11 @@ TEMPLATE = """<!DOCTYPE html>
 <h1>personascope audit</h1>
 <div class="muted">Built {{ built }} from {{ store_path }}.</div>
 {% for text in family_notes %}<div class="note warning">{{ text }}</div>{% endfor %}
+<h2 id="claims">Claims</h2>
+<p class="muted">Which of the field's claims hold for these models (docs/claims.md): supported
+or contradicted when the 95% interval lies on one side of the claim's threshold,
+inconclusive when it spans it, not measurable when the measurement is missing or invalid.</p>
+{{ claims }}
 <h2>Verdict</h2>
 {{ verdict }}
 {% for section in sections %}
@@ -77,12 +89,15 @@ FAMILY_NOTE = (
 )
 
 
-def _sections(store: Store) -> list[Section]:
-    by_study: dict[str, dict[str, Any]] = {}
-    for (study, name), data in store.findings().items():
-        by_study.setdefault(study, {})[name] = data
-    order = [s for s in ORDER if s in by_study] + sorted(set(by_study) - set(ORDER))
-    return [renderer(study)(by_study[study]) for study in order]
+def stored_findings(store: Store) -> dict[str, Findings]:
+    """Each study's typed findings in the store, in report order."""
+    stored = {study: data for (study, name), data in store.findings().items()
+              if name == FINDINGS_KEY}  # fmt: skip
+    return {study: findings_type(study).from_json(stored[study]) for study in order(set(stored))}
+
+
+def _sections(findings: dict[str, Findings]) -> list[Section]:
+    return [renderer(study)(data) for study, data in findings.items()]
 
 
 def _verdict_cells(sections: list[Section]) -> dict[str, dict[str, str]]:
@@ -162,9 +177,26 @@ def _provenance(store: Store) -> list[Markup]:
     ]
 
 
-def build_html(store: Store) -> tuple[str, dict[str, dict[str, str]]]:
-    """The report document, and its verdict table as data (model id -> column -> cell)."""
-    sections = _sections(store)
+@dataclass
+class Report:
+    """A built report: the document, the verdict table (model id -> column -> cell) and
+    the claims table's rows, the last two as data for ``summary.json``."""
+
+    html: str
+    verdict: dict[str, dict[str, str]]
+    claims: list[ClaimRow]
+
+
+def model_kinds(store: Store) -> dict[str, str]:
+    """Model id -> ``base`` or ``chat``, as each model said when it was loaded."""
+    return {info["model_id"]: info.get("kind", "") for info in store.models().values()}
+
+
+def build_html(store: Store) -> Report:
+    """The report document built from the store alone."""
+    findings = stored_findings(store)
+    claim_rows = evaluate(findings, model_kinds(store))
+    sections = _sections(findings)
     cells = _verdict_cells(sections)
     model_ids = {info.get("model_id") for info in store.models().values()}
     family_notes = []
@@ -173,24 +205,27 @@ def build_html(store: Store) -> tuple[str, dict[str, dict[str, str]]]:
             FAMILY_NOTE.format(base=DEFAULT_BASE_MODEL, aligned=DEFAULT_ALIGNED_MODEL)
         )
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    return env.from_string(TEMPLATE).render(
+    html = env.from_string(TEMPLATE).render(
         csp=CSP,
         css=Markup(CSS),
         plotly=Markup(plotly_js()),
         built=time.strftime("%Y-%m-%d %H:%M:%S"),
         store_path=str(store.path),
         family_notes=family_notes,
+        claims=claims_table(claim_rows),
         verdict=_verdict(cells),
         sections=sections,
         provenance=_provenance(store),
-    ), cells
+    )
+    return Report(html, cells, claim_rows)
 
 
-def write_report(run_dir: Path) -> tuple[Path, dict[str, dict[str, str]]]:
+def write_report(run_dir: Path) -> tuple[Path, Report]:
     """Rebuild ``report.html`` in ``run_dir`` from its store (no model is loaded); return
-    its path and the verdict table as data (what ``summary.json`` gives scripts)."""
+    its path and the built report (its verdict and claims are what ``summary.json`` gives
+    scripts)."""
     with Store(run_dir, read_only=True) as store:
-        html, cells = build_html(store)
+        report = build_html(store)
     target = run_dir / "report.html"
-    target.write_text(html, encoding="utf-8")
-    return target, cells
+    target.write_text(report.html, encoding="utf-8")
+    return target, report

@@ -1,41 +1,133 @@
-"""The studies of the audit battery, by name, imported lazily.
+"""The registry of studies: one :class:`StudyEntry` per study, in report order.
 
-Each entry maps a study name to ``module:Class``; a class has a ``name`` attribute and a
-``run(ctx) -> findings`` method (see :mod:`personascope.studies.base`).
+Registering a study is one :func:`register_study` call. Everything else derives from the
+registry: ``--studies`` and its help, the default battery (entries with ``battery=True``,
+in registry order), the sections ``audit.yaml`` accepts and validates, the report's
+section order, and the findings type a stored run is read back with. Targets are
+``module:attribute`` strings imported only when used, so this module is light: the
+report reads the registry without importing any study or backend.
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from personascope.errors import PersonascopeError
-from personascope.studies.base import Study
 
-REGISTRY: dict[str, str] = {
-    "collapse": "personascope.studies.collapse:CollapseStudy",
-    "adoption": "personascope.studies.adoption:AdoptionStudy",
-    "stability": "personascope.studies.stability:StabilityStudy",
-    "commitment": "personascope.studies.commitment:CommitmentStudy",
-    "scaffold": "personascope.studies.scaffold:ScaffoldStudy",
-    "lab": "personascope.studies.lab:LabStudy",  # not in the default battery: it trains
-}
-
-# The battery `personascope audit` runs when --studies is not given, in this order.
-DEFAULT_BATTERY: tuple[str, ...] = ("collapse", "adoption", "stability", "commitment", "scaffold")
+if TYPE_CHECKING:
+    from personascope.findings import Findings
+    from personascope.studies.base import Study
 
 
-def get_study(name: str) -> Study:
-    target = REGISTRY.get(name)
-    if target is None:
+@dataclass(frozen=True)
+class StudyEntry:
+    """One study: ``study`` is its class (``module:Class``, a
+    :class:`~personascope.studies.base.Study`), ``findings`` its findings type and
+    ``renderer`` its report section (``module:function``, ``render(findings) -> Section``;
+    None: a generic section), ``battery`` whether the default audit runs it."""
+
+    name: str
+    title: str
+    study: str
+    findings: str | None = None
+    renderer: str | None = None
+    battery: bool = True
+
+
+REGISTRY: dict[str, StudyEntry] = {}
+
+
+def register_study(entry: StudyEntry) -> None:
+    """Add (or replace) a study; users register their own the same way."""
+    REGISTRY[entry.name] = entry
+
+
+for _entry in (
+    StudyEntry(
+        "collapse",
+        "Collapse: how varied are the personas a model writes?",
+        "personascope.studies.collapse:CollapseStudy",
+        "personascope.findings.collapse:CollapseFindings",
+        "personascope.report.sections.collapse:render",
+    ),
+    StudyEntry(
+        "adoption",
+        "Adoption: does the model become the persona it is given?",
+        "personascope.studies.adoption:AdoptionStudy",
+        "personascope.findings.adoption:AdoptionFindings",
+        "personascope.report.sections.adoption:render",
+    ),
+    StudyEntry(
+        "stability",
+        "Stability: persona signal or re-running noise?",
+        "personascope.studies.stability:StabilityStudy",
+        "personascope.findings.stability:StabilityFindings",
+        "personascope.report.sections.stability:render",
+    ),
+    StudyEntry(
+        "commitment",
+        "Commitment: does the persona narrow over a conversation?",
+        "personascope.studies.commitment:CommitmentStudy",
+        "personascope.findings.commitment:CommitmentFindings",
+        "personascope.report.sections.commitment:render",
+    ),
+    StudyEntry(
+        "scaffold",
+        "Scaffold: which outside structure restores diversity?",
+        "personascope.studies.scaffold:ScaffoldStudy",
+        "personascope.findings.scaffold:ScaffoldFindings",
+        "personascope.report.sections.scaffold:render",
+    ),
+    StudyEntry(
+        "lab",
+        "Lab: does preference tuning narrow personas?",
+        "personascope.studies.lab:LabStudy",
+        "personascope.findings.lab:LabFindings",
+        "personascope.report.sections.lab:render",
+        battery=False,  # it trains a model
+    ),
+):
+    register_study(_entry)
+
+
+def battery() -> tuple[str, ...]:
+    """The studies ``personascope audit`` runs when none are named, in report order."""
+    return tuple(name for name, entry in REGISTRY.items() if entry.battery)
+
+
+def entry(name: str) -> StudyEntry:
+    found = REGISTRY.get(name)
+    if found is None:
         raise PersonascopeError(f"unknown study {name!r}; known: {', '.join(REGISTRY)}")
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)()
+    return found
+
+
+def load_target(target: str) -> Any:
+    """The attribute a ``module:attribute`` target names."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def get_study(name: str) -> Study[Any, Any]:
+    return load_target(entry(name).study)()
+
+
+def findings_type(name: str) -> type[Findings]:
+    """The findings class of a registered study; the generic one for others."""
+    from personascope.findings import GenericFindings
+
+    found = REGISTRY.get(name)
+    if found is None or found.findings is None:
+        return GenericFindings
+    return load_target(found.findings)
 
 
 def parse_studies(text: str | None) -> list[str]:
-    """``"a,b"`` -> ``["a", "b"]``, checked against the registry; None -> the default."""
+    """``"a,b"`` -> ``["a", "b"]``, checked against the registry; None -> the battery."""
     if not text:
-        return list(DEFAULT_BATTERY)
+        return list(battery())
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:

@@ -30,11 +30,12 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from personascope.errors import PersonascopeError
+from personascope.findings.adoption import AdoptionFindings
 from personascope.instruments.administration import Administration, Condition, administer
 from personascope.instruments.agreement import (
     discrimination,
@@ -49,17 +50,19 @@ from personascope.instruments.inventory import Inventory, item_subset, load_inve
 from personascope.instruments.markers import describe, load_markers, target_score
 from personascope.instruments.norms import norms_for
 from personascope.instruments.validity import Validity, diagnose
+from personascope.metrics.estimate import estimate_dict, jsonable
 from personascope.models.base import ModelKind
 from personascope.models.catalog import ModelSpec
-from personascope.studies.base import StudyContext, apply_settings
+from personascope.studies.base import Study, StudyContext
 
 PERSONA_INSTRUCTION = "For the following task, respond in a way that matches this description: "
 DOMAIN_ORDER = ("O", "C", "E", "A", "N")
 
 
 @dataclass(frozen=True)
-class Design:
-    """What the study administers; ``ctx.config["adoption"]`` may override any field.
+class Settings:
+    """What the study administers; an ``adoption`` section of ``audit.yaml`` (or
+    ``ctx.config["adoption"]``) may override any field.
 
     The default fits the audit's time budget on a laptop CPU: the whole inventory, a
     ladder of three levels per domain, no 32 high/low combinations and no placement
@@ -76,14 +79,14 @@ class Design:
     combos: bool = False  # the 32 high/low profiles
     ladder_levels: tuple[int, ...] = (1, 5, 9)
     n_markers: int = 3
-    secondary: str = "default"  # personas under the 2nd.. wordings: all | extremes | default
+    # personas under the 2nd.. wordings
+    secondary: Literal["all", "extremes", "default"] = "default"
     placement_control: bool = False
     order_seeds: tuple[int, ...] = (1,)
     n_boot: int = 1000
 
 
-SECONDARY = ("all", "extremes", "default")
-QUICK = Design(
+QUICK = Settings(
     items_per_domain=2,
     wordings=("accuracy",),
     ladder_levels=(1, 9),
@@ -91,7 +94,7 @@ QUICK = Design(
     order_seeds=(),
     n_boot=300,
 )
-FULL = Design()
+FULL = Settings()
 
 
 @dataclass(frozen=True)
@@ -104,23 +107,7 @@ class Unit:
     text: str | None
 
 
-def design_from(ctx: StudyContext) -> Design:
-    """QUICK or FULL, with the fields given in ``ctx.config["adoption"]`` replaced."""
-    overrides = ctx.config.get("adoption", {})
-    design = apply_settings("adoption", QUICK if ctx.quick else FULL, overrides)
-    if design.items_per_domain is not None and design.items_per_domain < 2:
-        raise PersonascopeError(
-            f"adoption setting items_per_domain must be >= 2, got {design.items_per_domain}"
-        )
-    if design.secondary not in SECONDARY:
-        raise PersonascopeError(
-            f"adoption setting secondary must be one of {', '.join(SECONDARY)}, "
-            f"not {design.secondary!r}"
-        )
-    return design
-
-
-def persona_units(design: Design, domains: tuple[str, ...]) -> list[Unit]:
+def persona_units(design: Settings, domains: tuple[str, ...]) -> list[Unit]:
     """The default profile, the high/low combinations, then the ladder."""
     units = [Unit("default", "default", {}, None)]
     low, high = design.combo_levels
@@ -140,7 +127,7 @@ def persona_units(design: Design, domains: tuple[str, ...]) -> list[Unit]:
     ]
 
 
-def select(units: list[Unit], design: Design, which: str) -> list[Unit]:
+def select(units: list[Unit], design: Settings, which: str) -> list[Unit]:
     """``all`` units, the default plus the ladder's ``extremes``, or the ``default`` alone."""
     if which == "all":
         return units
@@ -163,11 +150,9 @@ def targets(units: list[Unit], domains: tuple[str, ...], points: int) -> np.ndar
     return out
 
 
-def _ci(value: float, interval: tuple[float, float]) -> dict[str, float | None]:
-    def clean(x: float) -> float | None:
-        return round(float(x), 4) if np.isfinite(x) else None
-
-    return {"value": clean(value), "low": clean(interval[0]), "high": clean(interval[1])}
+def _bootstrapped(value: float, interval: tuple[float, float], n: int, n_boot: int) -> dict:
+    """The stored estimate of a statistic over ``n`` personas with its bootstrap interval."""
+    return estimate_dict(value, interval, n, f"percentile bootstrap over personas ({n_boot})")
 
 
 def domain_agreement(
@@ -183,9 +168,11 @@ def domain_agreement(
         ("hit_rate", lambda a, b: hit_rate(a, b, midpoint)),
         ("discrimination", lambda a, b: discrimination(a, b, midpoint)),
     ):
-        out[name] = _ci(
+        out[name] = _bootstrapped(
             fn(t, m),
             bootstrap_ci(lambda idx, fn=fn: fn(t[idx], m[idx]), t.size, n_boot, seed),
+            int(t.size),
+            n_boot,
         )
     return out
 
@@ -239,7 +226,7 @@ def movement_inputs(
 
 
 def analyse_condition(
-    adm: Administration, units: list[Unit], design: Design, seed: int
+    adm: Administration, units: list[Unit], design: Settings, seed: int
 ) -> dict[str, Any]:
     """Findings of one wording: default profile, agreement per domain, default pull.
 
@@ -263,7 +250,7 @@ def analyse_condition(
     if moved is not None:
         t, m, default, basis = moved
         pull["movement_basis"] = basis
-        pull["movement_ratio"] = _ci(
+        pull["movement_ratio"] = _bootstrapped(
             movement_ratio(t, m, default),
             bootstrap_ci(
                 lambda idx: movement_ratio(t[idx], m[idx], default[idx]),
@@ -271,6 +258,8 @@ def analyse_condition(
                 design.n_boot,
                 seed,
             ),
+            len(t),
+            design.n_boot,
         )
         pull["mean_distance_to_default"] = round(
             float(np.linalg.norm(m - default, axis=1).mean()), 4
@@ -302,7 +291,7 @@ def run_controls(
     kind: ModelKind,
     inv: Inventory,
     units: list[Unit],
-    design: Design,
+    design: Settings,
     primary: dict[str, tuple[Administration, list[Unit]]],
 ) -> dict[str, Any]:
     """Reversed options, inline placement and item order, against the primary runs."""
@@ -360,29 +349,24 @@ def run_controls(
     return controls
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` with NaN/inf floats as None and numpy scalars as Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
-class AdoptionStudy:
+class AdoptionStudy(Study[Settings, AdoptionFindings]):
     name = "adoption"
+    Settings = Settings
+    quick = QUICK
 
-    def run(self, ctx: StudyContext) -> dict[str, Any]:
-        design = design_from(ctx)
+    def check(self, settings: Settings) -> None:
+        if settings.items_per_domain is not None and settings.items_per_domain < 2:
+            raise PersonascopeError(
+                f"adoption setting items_per_domain must be >= 2, got {settings.items_per_domain}"
+            )
+
+    def run(self, ctx: StudyContext, settings: Settings) -> AdoptionFindings:
+        design = settings
         inv = item_subset(load_inventory(design.inventory), design.items_per_domain)
         domains = tuple(d for d in DOMAIN_ORDER if d in inv.domains) or inv.domains
         units = persona_units(design, domains)
         findings: dict[str, Any] = {
-            "design": {**asdict(design), "quick": ctx.quick},
+            "design": asdict(design),
             "inventory": inv.provenance(),
             "markers": {
                 "id": load_markers().id,
@@ -424,6 +408,4 @@ class AdoptionStudy:
             model["verdicts"] = {w: c["validity"]["summary"] for w, c in conditions.items()}
             model["elapsed_s"] = round(time.perf_counter() - started, 2)
             findings["models"][spec.model_id] = model
-        findings = jsonable(findings)
-        ctx.store.put_finding(self.name, "summary", findings, ctx.run_id)
-        return findings
+        return AdoptionFindings.from_json(jsonable(findings))

@@ -1,21 +1,27 @@
 """What a study is and what it is given.
 
-A study plans requests, hands them to the runner (never to a model), and analyses the
-results into *findings*: JSON-able tables and figure data, written to the store so that a
-report can be rebuilt without a model. Multi-stage studies (generate personas, then
-administer an inventory with each persona as prefix) plan each stage from the stored
+A study is a class with a ``name``, a ``Settings`` dataclass (its defaults are the full
+design), a ``quick`` preset (an instance of ``Settings``) and ``run(ctx, settings)``,
+which plans requests, hands them to the runner (never to a model) and analyses the
+results into typed :class:`~personascope.findings.Findings`. :func:`run_study` is the
+one way a study runs: it validates the settings (an unknown key or a wrong type is one
+error naming it), runs the study and writes its findings to the store, so that a report
+can be rebuilt without a model. Multi-stage studies plan each stage from the stored
 results of the previous one; because every stage is a deterministic function of stored
 results, re-running a study after an interruption executes only what is missing.
 """
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar, Union
 
 from personascope.errors import PersonascopeError
+from personascope.findings import FINDINGS_KEY, Findings
 from personascope.models.base import ModelKind
 from personascope.models.catalog import ModelSpec
 from personascope.runner import Runner
@@ -38,12 +44,44 @@ class StudyContext:
         return spec.kind or self.runner.model_info(spec).kind
 
 
-class Study(Protocol):
-    name: str
+S = TypeVar("S")
+F = TypeVar("F", bound=Findings)
 
-    def run(self, ctx: StudyContext) -> dict[str, Any]:
-        """Plan, execute through ``ctx.runner``, analyse; return the findings."""
-        ...
+
+class Study(Generic[S, F]):
+    """Base of every study: subclasses set the class attributes and implement ``run``.
+
+    ``Settings`` is a frozen dataclass whose defaults are the full design; ``quick`` is
+    the preset ``--quick`` starts from; :meth:`check` adds the checks a type cannot say
+    (ranges, combinations); ``run`` returns the study's findings.
+    """
+
+    name: ClassVar[str]
+    Settings: ClassVar[type]
+    quick: ClassVar[Any]
+
+    def settings(self, overrides: Mapping[str, Any] | None = None, quick: bool = False) -> S:
+        """The quick preset or the full design with ``overrides`` applied, checked."""
+        base = self.quick if quick else self.Settings()
+        settings = apply_settings(self.name, base, overrides or {})
+        self.check(settings)
+        return settings
+
+    def check(self, settings: S) -> None:
+        """Raise a :class:`PersonascopeError` naming the setting when ``settings`` cannot run."""
+
+    def run(self, ctx: StudyContext, settings: S) -> F:
+        raise NotImplementedError
+
+
+def run_study(ctx: StudyContext, study: Study[Any, F], settings: Any | None = None) -> F:
+    """Run ``study`` with ``settings`` (default: its section of ``ctx.config`` over the
+    preset ``ctx.quick`` chooses), store its findings, and return them."""
+    if settings is None:
+        settings = study.settings(ctx.config.get(study.name, {}), ctx.quick)
+    findings = study.run(ctx, settings)
+    ctx.store.put_finding(study.name, FINDINGS_KEY, findings.to_json(), ctx.run_id)
+    return findings
 
 
 D = TypeVar("D")
@@ -52,30 +90,76 @@ D = TypeVar("D")
 def apply_settings(study: str, design: D, settings: Mapping[str, Any]) -> D:
     """``design`` (a dataclass) with the fields given in a study's settings replaced.
 
-    An unknown key, or a value of the wrong type, is an error naming it; a list given for
-    a tuple field (as YAML writes it) becomes a tuple.
+    An unknown key, or a value that does not fit the field's annotated type, is an error
+    naming it; a list given for a tuple field (as YAML writes it) becomes a tuple, an int
+    for a float field a float.
     """
+    if not isinstance(settings, Mapping):
+        raise PersonascopeError(f"{study} settings must be a mapping, got {settings!r}")
     known = {f.name for f in fields(design)}  # type: ignore[arg-type]
     unknown = sorted(set(settings) - known)
     if unknown:
         raise PersonascopeError(
-            f"unknown {study} setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            f"unknown {study} setting(s) {', '.join(map(str, unknown))}; "
+            f"known: {', '.join(sorted(known))}"
         )
-    values = {key: _checked(study, key, getattr(design, key), v) for key, v in settings.items()}
+    hints = typing.get_type_hints(type(design))
+    values = {}
+    for key, value in settings.items():
+        fits, converted = _fit(hints[key], value)
+        if not fits:
+            raise PersonascopeError(
+                f"{study} setting {key} must be {_describe(hints[key])}, got {value!r}"
+            )
+        values[key] = converted
     return replace(design, **values)  # type: ignore[type-var]
 
 
-def _checked(study: str, key: str, current: Any, value: Any) -> Any:
-    """``value`` if it has the type of the field's current value (a list for a tuple, an
-    int for a float; anything where the current value is None)."""
-    if current is None or value is None:
-        return value
-    expected = type(current)
-    if expected is tuple and isinstance(value, list):
-        return tuple(value)
-    fits = isinstance(value, expected) or (expected is float and isinstance(value, int))
-    if not fits or (isinstance(value, bool) and expected is not bool):
-        raise PersonascopeError(
-            f"{study} setting {key} must be of type {expected.__name__}, got {value!r}"
-        )
-    return value
+def _fit(kind: Any, value: Any) -> tuple[bool, Any]:
+    """Whether ``value`` fits the annotation ``kind``, and the value converted to it."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if kind is Any:
+        return True, value
+    if origin in (Union, types.UnionType):
+        for option in args:
+            fits, converted = _fit(option, value)
+            if fits:
+                return True, converted
+        return False, value
+    if kind is type(None):
+        return value is None, value
+    if origin is Literal:
+        return value in args, value
+    if origin in (tuple, list):
+        if not isinstance(value, list | tuple):
+            return False, value
+        item = args[0] if args else Any
+        converted = [_fit(item, v) for v in value]
+        if not all(ok for ok, _ in converted):
+            return False, value
+        items = [v for _, v in converted]
+        return True, tuple(items) if origin is tuple else items
+    if origin in (dict, Mapping):
+        return isinstance(value, Mapping), dict(value) if isinstance(value, Mapping) else value
+    if kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return ok, float(value) if ok else value
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if isinstance(kind, type):
+        return isinstance(value, kind), value
+    return True, value
+
+
+def _describe(kind: Any) -> str:
+    """An annotation in words: ``int``, ``int or None``, ``one of 'a', 'b'``, ``a list``."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (tuple, list):
+        return f"a list of {_describe(args[0])}" if args else "a list"
+    if origin in (dict, Mapping):
+        return "a mapping"
+    return "None" if kind is type(None) else getattr(kind, "__name__", str(kind))

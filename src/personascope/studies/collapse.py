@@ -15,19 +15,21 @@ gender, occupation, three personality adjectives, a description), then
    projection on trait-pole anchors);
 5. the collapse index (docs/collapse.md) with a jackknife interval over personas.
 
-Everything is stored as findings: ``summary`` (per-model tables and headlines),
-``personas`` (texts, fields and trait coordinates for the figures), ``provenance``.
+Everything is returned as :class:`~personascope.findings.collapse.CollapseFindings`:
+per-model tables and headlines, the personas (texts, fields and trait coordinates for the
+figures) and the provenance.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from personascope.errors import PersonascopeError
+from personascope.findings.collapse import CollapseFindings
 from personascope.instruments.adjectives import DOMAINS
 from personascope.instruments.administration import Condition, administer, prompt_template
 from personascope.instruments.inventory import load_inventory
@@ -48,31 +50,47 @@ from personascope.models.base import SamplerSettings
 from personascope.personas.fields import parse_fields
 from personascope.personas.naive import NAIVE_STOP, TEMPLATES, naive_requests, persona_text
 from personascope.studies import collapse_measures as cm
-from personascope.studies.base import StudyContext
+from personascope.studies.base import Study, StudyContext
 
-N_PERSONAS = {"quick": 12, "full": 60}
-# Self-report costs 20 choice requests per persona: it is given to the first k personas
-# (none in --quick, where the text-based traits still are measured).
-SELF_REPORT_PERSONAS = {"quick": 0, "full": 12}
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes; a ``collapse`` section of ``audit.yaml`` may override any field.
+
+    Self-report costs 20 choice requests per persona: it is given to the first
+    ``self_report_personas`` personas (none in the quick preset, where the text-based
+    traits still are measured).
+    """
+
+    n_personas: int = 60
+    self_report_personas: int = 12
+
+
+QUICK = Settings(n_personas=12, self_report_personas=0)
 SELF_REPORT_INVENTORY = "mini_ipip"
 SAMPLER = SamplerSettings(temperature=1.0, max_tokens=160)
 HUMAN_SAMPLE = 2000  # human reference points drawn from the norms for coverage and plots
 
 
-class CollapseStudy:
+class CollapseStudy(Study[Settings, CollapseFindings]):
     name = "collapse"
+    Settings = Settings
+    quick = QUICK
 
-    def run(self, ctx: StudyContext) -> dict[str, Any]:
-        settings = ctx.config.get("collapse", {})
-        unknown = sorted(set(settings) - {"n_personas", "self_report_personas"})
-        if unknown:
+    def check(self, settings: Settings) -> None:
+        if settings.n_personas < 2:
             raise PersonascopeError(
-                f"unknown collapse setting(s) {', '.join(unknown)}; "
-                "known: n_personas, self_report_personas"
+                f"collapse setting n_personas must be >= 2, got {settings.n_personas}"
             )
-        size = "quick" if ctx.quick else "full"
-        n = _count(settings, "n_personas", N_PERSONAS[size], minimum=2)
-        k = min(n, _count(settings, "self_report_personas", SELF_REPORT_PERSONAS[size]))
+        if settings.self_report_personas < 0:
+            raise PersonascopeError(
+                "collapse setting self_report_personas must be >= 0, got "
+                f"{settings.self_report_personas}"
+            )
+
+    def run(self, ctx: StudyContext, settings: Settings) -> CollapseFindings:
+        n = settings.n_personas
+        k = min(n, settings.self_report_personas)
         jackknife = Jackknife(seed=ctx.seed)
         embedder = Embedder(ctx.store)
         populations = [self._generate(ctx, spec, n) for spec in ctx.models]
@@ -140,25 +158,21 @@ class CollapseStudy:
                 "lexicon": jsonable(lexicon),
                 "anchor": jsonable(projected),
             }
-        summary = {
-            "n_requested": n,
-            "domains": list(DOMAINS),
-            "models": jsonable(models),
-            "matched_text": self._matched(populations, panel_settings, embedder),
-            "human_reference": {
+        return CollapseFindings(
+            n_requested=n,
+            domains=list(DOMAINS),
+            models=jsonable(models),
+            matched_text=self._matched(populations, panel_settings, embedder),
+            human_reference={
                 "source": norms.source,
                 "n": norms.n,
                 "t_scores": jsonable(
                     norms.t_scores(sample_reference(HUMAN_SAMPLE, ctx.seed, SELF_REPORT_INVENTORY))
                 ),
             },
-        }
-        ctx.store.put_finding(self.name, "summary", summary, ctx.run_id)
-        ctx.store.put_finding(self.name, "personas", points, ctx.run_id)
-        ctx.store.put_finding(
-            self.name, "provenance", self._provenance(ctx, populations, n), ctx.run_id
+            personas=points,
+            provenance=self._provenance(ctx, populations, n),
         )
-        return {mid: _headline(m) for mid, m in models.items()}
 
     # -- stages ------------------------------------------------------------------------
 
@@ -180,9 +194,10 @@ class CollapseStudy:
         of the Mini-IPIP given with each of the first k personas as prefix."""
         scores = np.full((len(pop.texts), len(DOMAINS)), np.nan)
         if k < 2:
-            reason = "not measured: the self-report needs at least 2 personas"
-            if ctx.quick:
-                reason = "not measured in --quick (set collapse.self_report_personas)"
+            reason = (
+                "not measured: the self-report needs at least 2 personas "
+                f"(collapse.self_report_personas is {k})"
+            )
             return scores, {"verdict": "not measured", "summary": reason}
         admin = administer(
             ctx.runner,
@@ -252,16 +267,6 @@ class CollapseStudy:
         }
 
 
-def _count(settings: dict[str, Any], key: str, default: int, minimum: int = 0) -> int:
-    """An integer setting of the collapse study, checked."""
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise PersonascopeError(
-            f"collapse setting {key} must be an integer >= {minimum}, got {value!r}"
-        )
-    return value
-
-
 def _failures(pop: cm.Population) -> dict[str, int]:
     counts: dict[str, int] = {}
     for parsed in pop.parsed:
@@ -272,13 +277,3 @@ def _failures(pop: cm.Population) -> dict[str, int]:
 
 def _sd(values: np.ndarray) -> list[float | None]:
     return jsonable(np.nanstd(values, axis=0, ddof=1))
-
-
-def _headline(model: dict[str, Any]) -> dict[str, Any]:
-    collapse = model["collapse"]
-    return {
-        "collapse_index": collapse["index"] if collapse.get("measured") else None,
-        "age_sd": model["ages"].get("sd"),
-        "name_repeat_share": model["names"].get("repeat_share"),
-        "self_report_validity": model["self_report"]["validity"]["verdict"],
-    }

@@ -28,7 +28,7 @@ reports what it measures.
 
 Every turn is planned from the stored results of the previous one, so an interrupted
 run resumes from the store. Settings: ``ctx.config["commitment"]`` overrides any
-:class:`Design` field.
+:class:`Settings` field.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import numpy as np
 import yaml
 
 from personascope.errors import PersonascopeError
+from personascope.findings.commitment import CommitmentFindings
 from personascope.metrics.decay import decay_rate, mean_curve
 from personascope.metrics.embedding import Embedder
 from personascope.metrics.estimate import jsonable
@@ -60,7 +61,7 @@ from personascope.models.base import (
 )
 from personascope.models.catalog import ModelSpec
 from personascope.personas.prompts import Template
-from personascope.studies.base import StudyContext, apply_settings
+from personascope.studies.base import Study, StudyContext
 
 DATA_FILE = Path(__file__).parent / "data" / "commitment.yaml"
 BASE_STOP = ("\n",)
@@ -68,8 +69,8 @@ SEED_STRIDE = 10_000  # seeds of conversation c: base + c * SEED_STRIDE + ...
 
 
 @dataclass(frozen=True)
-class Design:
-    """Sizes and sampler; ``ctx.config["commitment"]`` may override any field."""
+class Settings:
+    """Sizes and sampler; a ``commitment`` section of ``audit.yaml`` may override any field."""
 
     conversations: int = 3
     turns: int = 3  # main-line answers; the curve has turns + 1 points
@@ -80,8 +81,8 @@ class Design:
     probes: int | None = None  # None: every probe; else the first n of the interview
 
 
-FULL = Design()
-QUICK = Design(
+FULL = Settings()
+QUICK = Settings(
     conversations=2, turns=2, continuations=2, answer_tokens=10, describe_tokens=8, probes=3
 )
 
@@ -111,26 +112,6 @@ def load_interview() -> Interview:
         probes=tuple(Probe(p["id"], p["question"], tuple(p["options"])) for p in data["probes"]),
         describe=data["describe"],
     )
-
-
-def design_from(ctx: StudyContext, interview: Interview) -> Design:
-    overrides = ctx.config.get("commitment", {})
-    design = apply_settings("commitment", QUICK if ctx.quick else FULL, overrides)
-    if design.conversations < 2 or design.turns < 1 or design.continuations < 2:
-        raise PersonascopeError(
-            "commitment needs conversations >= 2, turns >= 1 and continuations >= 2, got "
-            f"{design.conversations}, {design.turns}, {design.continuations}"
-        )
-    if design.probes is not None and not 1 <= design.probes <= len(interview.probes):
-        raise PersonascopeError(
-            f"commitment setting probes must be 1..{len(interview.probes)}, got {design.probes}"
-        )
-    if design.turns > len(interview.questions):
-        raise PersonascopeError(
-            f"commitment setting turns: at most {len(interview.questions)} questions ship, "
-            f"got {design.turns}"
-        )
-    return design
 
 
 # --- prompts ----------------------------------------------------------------------------
@@ -163,15 +144,6 @@ def prompt_after(
         lines += [f"Interviewer: {asked}", f"Me: {answered}"]
     lines += [f"Interviewer: {question}", "Me: " if choice else "Me:"]
     return TextPrompt("\n".join(lines))
-@dataclass(frozen=True)
-class TurnPlan:
-    """One turn's requests for every conversation, conversation-major within each group."""
-
-    main: list[GenerationRequest]
-    describe: list[GenerationRequest]
-    probes: list[ChoiceRequest]
-
-
 
 
 def frame_template(kind: ModelKind, interview: Interview) -> Template:
@@ -191,10 +163,19 @@ def seed_of(base: int, conversation: int, turn: int, k: int) -> int:
     return base * 1_000_003 + conversation * SEED_STRIDE + turn * 100 + k
 
 
+@dataclass(frozen=True)
+class TurnPlan:
+    """One turn's requests for every conversation, conversation-major within each group."""
+
+    main: list[GenerationRequest]
+    describe: list[GenerationRequest]
+    probes: list[ChoiceRequest]
+
+
 def plan_turn(
     kind: ModelKind,
     interview: Interview,
-    design: Design,
+    design: Settings,
     histories: list[list[tuple[str, str]]],
     turn: int,
     seed: int,
@@ -246,7 +227,7 @@ def answer_text(result: GenerationResult) -> str:
 
 
 def run_conversations(
-    ctx: StudyContext, spec: ModelSpec, kind: ModelKind, interview: Interview, design: Design
+    ctx: StudyContext, spec: ModelSpec, kind: ModelKind, interview: Interview, design: Settings
 ) -> dict[str, Any]:
     """Every turn of C conversations: entropies, descriptions, transcripts."""
     c_n, n_probes, k_n = design.conversations, len(interview.probes), design.continuations
@@ -305,7 +286,7 @@ def curve_findings(
 
 
 def run_model(
-    ctx: StudyContext, spec: ModelSpec, interview: Interview, design: Design, embedder: Embedder
+    ctx: StudyContext, spec: ModelSpec, interview: Interview, design: Settings, embedder: Embedder
 ) -> dict[str, Any]:
     started = time.perf_counter()
     kind = ctx.kind(spec)
@@ -360,16 +341,35 @@ def run_model(
     }
 
 
-class CommitmentStudy:
+class CommitmentStudy(Study[Settings, CommitmentFindings]):
     name = "commitment"
+    Settings = Settings
+    quick = QUICK
 
-    def run(self, ctx: StudyContext) -> dict[str, Any]:
+    def check(self, settings: Settings) -> None:
+        design, interview = settings, load_interview()
+        if design.conversations < 2 or design.turns < 1 or design.continuations < 2:
+            raise PersonascopeError(
+                "commitment needs conversations >= 2, turns >= 1 and continuations >= 2, got "
+                f"{design.conversations}, {design.turns}, {design.continuations}"
+            )
+        if design.probes is not None and not 1 <= design.probes <= len(interview.probes):
+            raise PersonascopeError(
+                f"commitment setting probes must be 1..{len(interview.probes)}, got {design.probes}"
+            )
+        if design.turns > len(interview.questions):
+            raise PersonascopeError(
+                f"commitment setting turns: at most {len(interview.questions)} questions ship, "
+                f"got {design.turns}"
+            )
+
+    def run(self, ctx: StudyContext, settings: Settings) -> CommitmentFindings:
         interview = load_interview()
-        design = design_from(ctx, interview)
+        design = settings
         interview = replace(interview, probes=interview.probes[: design.probes])
         embedder = Embedder(ctx.store)
         findings: dict[str, Any] = {
-            "design": {**asdict(design), "quick": ctx.quick, "seed": ctx.seed},
+            "design": {**asdict(design), "seed": ctx.seed},
             "interview": {
                 "system": interview.system,
                 "intro": interview.intro,
@@ -389,6 +389,4 @@ class CommitmentStudy:
         }
         for spec in ctx.models:
             findings["models"][spec.model_id] = run_model(ctx, spec, interview, design, embedder)
-        findings = jsonable(findings)
-        ctx.store.put_finding(self.name, "summary", findings, ctx.run_id)
-        return findings
+        return CommitmentFindings.from_json(jsonable(findings))

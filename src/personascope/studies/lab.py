@@ -4,22 +4,27 @@ It runs :func:`personascope.lab.run.run_lab` with the audit's runner and store, 
 dose-response section appears in the same report; its training checkpoints go under
 ``<run folder>/lab``. The lab always tunes the embedded base model: the audit's ``--model``
 list does not change it. ``personascope lab`` runs the same thing with more options. Not in
-the default battery (it trains a model).
+the default battery (it trains a model). Its settings are
+:class:`~personascope.lab.config.LabConfig`'s fields (the seed is the audit's).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
-from personascope.studies.base import StudyContext
+from personascope.findings.lab import LabFindings
+from personascope.lab.config import LabConfig
+from personascope.studies.base import Study, StudyContext
 
 
-class LabStudy:
+class LabStudy(Study[LabConfig, LabFindings]):
     name = "lab"
+    Settings = LabConfig
+    quick = LabConfig.preset(quick=True)
 
-    def run(self, ctx: StudyContext) -> dict[str, Any]:
-        from personascope.lab.config import LabConfig
+    def run(self, ctx: StudyContext, settings: LabConfig) -> LabFindings:
         from personascope.lab.run import run_lab
 
-        config = LabConfig.preset(ctx.quick, seed=ctx.seed, **ctx.config.get("lab", {}))
-        return run_lab(ctx.runner, ctx.store, ctx.out_dir / "lab", config, ctx.runner.progress)
+        config = replace(settings, seed=ctx.seed)
+        data = run_lab(ctx.runner, ctx.store, ctx.out_dir / "lab", config, ctx.runner.progress)
+        return LabFindings(data)

@@ -16,24 +16,23 @@ of units that fits. Each population is deduplicated, then measured twice:
   description body. Summarised as the mean chance-corrected accuracy over attributes
   with a bootstrap CI over personas.
 
-Findings: ``table`` (one row per strategy, with wall time, tokens, failures, dedup) and
-``pareto`` (the points and which lie on the diversity-fidelity Pareto front) for the
-report's plot. Persona files per strategy are written to ``<run>/scaffold/``.
-
-Settings (``ctx.config["scaffold"]``): ``model``, ``judge`` (model ids), ``strategies``
-(names), ``token_budget``, ``max_targets`` (per persona), ``diversity_metric`` (a panel
-metric, default ``mean_cosine_distance``), ``configs`` (per-strategy settings mappings).
+Findings (:class:`~personascope.findings.scaffold.ScaffoldFindings`): ``table`` (one row
+per strategy, with wall time, tokens, failures, dedup) and ``pareto`` (the points and which
+lie on the diversity-fidelity Pareto front) for the report's plot. Persona files per
+strategy are written to ``<run>/scaffold/``. Settings: :class:`Settings`.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from personascope.errors import PersonascopeError
+from personascope.findings.scaffold import ScaffoldFindings
 from personascope.metrics.matching import truncate_words, word_counts
 from personascope.metrics.panel import PanelSettings, text_panel
 from personascope.models.base import ModelKind
@@ -50,18 +49,38 @@ from personascope.personas.strategies import (
     make_strategy,
 )
 from personascope.personas.strategies.base import strategy_diagnostics
-from personascope.studies.base import StudyContext
+from personascope.studies.base import Study, StudyContext
 
 ASSIGNED = ("layered", "diasynth", "marginals", "simulator")
-DEFAULTS = {
-    "quick": {"token_budget": 320, "max_targets": 2},
-    "full": {"token_budget": 1200, "max_targets": 3},
-}
-# Quick runs shrink the strategies whose single unit would eat most of a small budget.
-QUICK_CONFIGS: dict[str, dict[str, Any]] = {
-    "verbalized": {"k": 3, "sampler": {"max_tokens": 240}},
-    "simulator": {"turns": 2},
-}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A ``scaffold`` section of ``audit.yaml`` may override any field.
+
+    ``model`` and ``judge`` are model ids (default: the audit's first chat model, which
+    also judges); ``strategies`` names strategies (None: all); ``max_targets`` is per
+    persona; ``diversity_metric`` is a panel metric; ``configs`` maps a strategy name to
+    its settings; ``syntactic`` adds the part-of-speech metrics to the panel.
+    """
+
+    model: str | None = None
+    judge: str | None = None
+    strategies: tuple[str, ...] | None = None
+    token_budget: int = 1200
+    max_targets: int = 3
+    diversity_metric: str = "mean_cosine_distance"
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    syntactic: bool = True
+
+
+# The quick preset shrinks the strategies whose single unit would eat most of a small budget.
+QUICK = Settings(
+    token_budget=320,
+    max_targets=2,
+    configs={"verbalized": {"k": 3, "sampler": {"max_tokens": 240}}, "simulator": {"turns": 2}},
+    syntactic=False,
+)
 FALLBACK_METRIC = "distinct_2"
 MIN_MATCHED_WORDS = 10
 MIN_MATCHED_N = 5
@@ -123,43 +142,44 @@ def _distinct(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return seen
 
 
-class ScaffoldStudy:
+class ScaffoldStudy(Study[Settings, ScaffoldFindings]):
     name = "scaffold"
+    Settings = Settings
+    quick = QUICK
 
-    def settings(self, ctx: StudyContext) -> dict[str, Any]:
-        settings = {**DEFAULTS["quick" if ctx.quick else "full"], **ctx.config.get("scaffold", {})}
-        unknown = sorted(set(settings.get("strategies", ())) - set(STRATEGY_NAMES))
+    def check(self, settings: Settings) -> None:
+        unknown = sorted(set(settings.strategies or ()) - set(STRATEGY_NAMES))
         if unknown:
             raise PersonascopeError(
                 f"scaffold.strategies: unknown strategy {unknown[0]!r}; "
                 f"known: {', '.join(STRATEGY_NAMES)}"
             )
-        return settings
+        if settings.token_budget < 1 or settings.max_targets < 1:
+            raise PersonascopeError("scaffold settings token_budget and max_targets must be >= 1")
+        for name, config in settings.configs.items():  # a bad strategy config fails now
+            make_strategy(name, config, f"scaffold.configs.{name}")
 
-    def model(self, ctx: StudyContext, settings: dict[str, Any]) -> ModelSpec:
-        if settings.get("model"):
-            return resolve(settings["model"])
+    def model(self, ctx: StudyContext, settings: Settings) -> ModelSpec:
+        if settings.model:
+            return resolve(settings.model)
         if not ctx.models:
             raise PersonascopeError("the scaffold study needs a model")
         chat = [s for s in ctx.models if ctx.kind(s) == "chat"]
         return (chat or ctx.models)[0]
 
-    def strategy(self, name: str, ctx: StudyContext, settings: dict[str, Any]) -> Strategy:
-        data = settings.get("configs", {}).get(name)
-        if data is None and ctx.quick and name in QUICK_CONFIGS:
-            data = dict(QUICK_CONFIGS[name])
+    def strategy(self, name: str, settings: Settings) -> Strategy:
+        data = settings.configs.get(name)
         if data is None:
             return make_strategy(name)
         return make_strategy(name, data, f"scaffold.configs.{name}")
 
-    def run(self, ctx: StudyContext) -> dict[str, Any]:
-        settings = self.settings(ctx)
+    def run(self, ctx: StudyContext, settings: Settings) -> ScaffoldFindings:
         spec = self.model(ctx, settings)
         kind = ctx.kind(spec)
-        judge = resolve(settings["judge"]) if settings.get("judge") else spec
+        judge = resolve(settings.judge) if settings.judge else spec
         judge_kind = ctx.kind(judge)
-        budget = int(settings["token_budget"])
-        names = list(settings.get("strategies") or STRATEGY_NAMES)
+        budget = settings.token_budget
+        names = list(settings.strategies or STRATEGY_NAMES)
         rows: dict[str, dict[str, Any]] = {}
         texts: dict[str, list[str]] = {}
         for name in names:
@@ -182,15 +202,13 @@ class ScaffoldStudy:
             "rows": rows,
         }
         pareto = self._pareto(rows, metric)
-        ctx.store.put_finding(self.name, "table", table, ctx.run_id)
-        ctx.store.put_finding(self.name, "pareto", pareto, ctx.run_id)
-        return {"table": table, "pareto": pareto}
+        return ScaffoldFindings(table=table, pareto=pareto)
 
     def _measure(
         self,
         ctx: StudyContext,
         name: str,
-        settings: dict[str, Any],
+        settings: Settings,
         spec: ModelSpec,
         kind: ModelKind,
         judge: ModelSpec,
@@ -198,7 +216,7 @@ class ScaffoldStudy:
         budget: int,
     ) -> tuple[dict[str, Any], list[str]]:
         started = time.perf_counter()
-        strategy = self.strategy(name, ctx, settings)
+        strategy = self.strategy(name, settings)
         job = Job(ctx.runner, spec, kind, ctx.seed, f"scaffold {name}")
         population = generate_population(strategy, job, token_budget=budget)
         dedup = deduplicate([p.description for p in population.personas], DEFAULT_THRESHOLD)
@@ -211,7 +229,7 @@ class ScaffoldStudy:
             strategy,
             kept,
             label=f"scaffold {name} fidelity",
-            max_targets=settings.get("max_targets"),
+            max_targets=settings.max_targets,
         )
         if kept:
             write_personas(Path(ctx.out_dir) / "scaffold" / f"{name}.jsonl", kept)
@@ -235,7 +253,7 @@ class ScaffoldStudy:
         return row, [p.description for p in kept]
 
     def _diversity(
-        self, ctx: StudyContext, texts: dict[str, list[str]], settings: dict[str, Any]
+        self, ctx: StudyContext, texts: dict[str, list[str]], settings: Settings
     ) -> tuple[str, dict[str, Any], dict[str, Any]]:
         """The headline metric, each strategy's panel at matched n and length, and the
         matching record."""
@@ -248,8 +266,8 @@ class ScaffoldStudy:
             embedder = Embedder(ctx.store)
         except PersonascopeError as exc:  # the embedder package is missing
             semantic, record["semantic_note"] = False, str(exc)
-        panel_settings = PanelSettings(syntactic=not ctx.quick, semantic=semantic)
-        metric = settings.get("diversity_metric", "mean_cosine_distance")
+        panel_settings = PanelSettings(syntactic=settings.syntactic, semantic=semantic)
+        metric = settings.diversity_metric
         if not semantic and metric == "mean_cosine_distance":
             metric = FALLBACK_METRIC
         out: dict[str, Any] = {}
@@ -273,9 +291,9 @@ class ScaffoldStudy:
                 {
                     "strategy": name,
                     "diversity": x,
-                    "diversity_ci": headline.get("ci"),
+                    "diversity_ci": [headline.get("low"), headline.get("high")],
                     "fidelity": y,
-                    "fidelity_ci": overall.get("ci"),
+                    "fidelity_ci": [overall.get("low"), overall.get("high")],
                     "fidelity_basis": row["fidelity_basis"],
                     "n": row["n_unique"],
                 }

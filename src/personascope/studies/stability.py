@@ -39,7 +39,7 @@ the inventory numbers: when the model's answers are invalid (an answer habit, no
 trait) the findings carry the verdict and the report withholds the persona share as a
 personality finding; the self-description decomposition does not depend on them.
 
-Settings: ``ctx.config["stability"]`` may override any :class:`Design` field;
+Settings: ``ctx.config["stability"]`` may override any :class:`Settings` field;
 ``ctx.config["personas_file"]`` (``audit --personas FILE``) replaces the default
 personas with the descriptions of a JSONL or Parquet persona file.
 """
@@ -55,6 +55,7 @@ import numpy as np
 import yaml
 
 from personascope.errors import PersonascopeError
+from personascope.findings.stability import StabilityFindings
 from personascope.instruments.administration import Administration, Condition, administer
 from personascope.instruments.inventory import Inventory, item_subset, load_inventory
 from personascope.instruments.validity import diagnose
@@ -78,7 +79,7 @@ from personascope.models.base import (
 from personascope.models.catalog import ModelSpec
 from personascope.personas.io import read_personas
 from personascope.personas.prompts import Template
-from personascope.studies.base import StudyContext, apply_settings
+from personascope.studies.base import Study, StudyContext
 
 DATA_FILE = Path(__file__).parent / "data" / "stability.yaml"
 BASE_FRAME = Template("stability/base", "{persona}\n\nInterviewer: {question}\nMe:")
@@ -87,7 +88,7 @@ WITHIN_TEXT = ("paraphrase", "persona:paraphrase", "seed")
 
 
 @dataclass(frozen=True)
-class Design:
+class Settings:
     """Sizes and settings; ``ctx.config["stability"]`` may override any field.
 
     ``n_personas`` takes the first n of the default personas; a persona file is used
@@ -107,8 +108,8 @@ class Design:
     n_draws: int = 10_000
 
 
-FULL = Design()
-QUICK = Design(n_personas=2, paraphrases=2, seeds=2, max_tokens=12, n_draws=4000)
+FULL = Settings()
+QUICK = Settings(n_personas=2, paraphrases=2, seeds=2, max_tokens=12, n_draws=4000)
 
 
 @dataclass(frozen=True)
@@ -117,38 +118,11 @@ class PersonaText:
     description: str
 
 
-def design_from(ctx: StudyContext) -> Design:
-    """QUICK or FULL with ``ctx.config["stability"]`` overrides, checked."""
-    overrides = ctx.config.get("stability", {})
-    design = apply_settings("stability", QUICK if ctx.quick else FULL, overrides)
-    if design.paraphrases < 2 or design.seeds < 2:
-        raise PersonascopeError(
-            "stability needs paraphrases >= 2 and seeds >= 2 to separate the facets, got "
-            f"{design.paraphrases} and {design.seeds}"
-        )
-    if design.paraphrases > len(load_data()["paraphrases"]):
-        raise PersonascopeError(
-            f"stability setting paraphrases: at most {len(load_data()['paraphrases'])} "
-            f"templates ship, got {design.paraphrases}"
-        )
-    if design.answer_mode not in ("choice", "generate"):
-        raise PersonascopeError(
-            f"stability setting answer_mode must be choice or generate, not {design.answer_mode!r}"
-        )
-    if design.items_per_domain is not None and design.items_per_domain < 2:
-        raise PersonascopeError(
-            f"stability setting items_per_domain must be >= 2, got {design.items_per_domain}"
-        )
-    if design.answer_mode == "generate" and design.answer_samples < 2:
-        raise PersonascopeError("stability setting answer_samples must be >= 2")
-    return design
-
-
 def load_data() -> dict[str, Any]:
     return yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
 
 
-def personas_for(ctx: StudyContext, design: Design) -> tuple[list[PersonaText], str]:
+def personas_for(ctx: StudyContext, design: Settings) -> tuple[list[PersonaText], str]:
     """The default personas, or those of ``ctx.config["personas_file"]``; and the source."""
     path = ctx.config.get("personas_file")
     limit = design.n_personas
@@ -166,7 +140,7 @@ def personas_for(ctx: StudyContext, design: Design) -> tuple[list[PersonaText], 
     return chosen, source
 
 
-def paraphrase_templates(design: Design) -> list[Template]:
+def paraphrase_templates(design: Settings) -> list[Template]:
     texts = load_data()["paraphrases"][: design.paraphrases]
     return [Template(f"stability/paraphrase-{r + 1}", t) for r, t in enumerate(texts)]
 
@@ -188,7 +162,7 @@ def generation_seed(base: int, cell: int, s: int, seeds: int) -> int:
 
 
 def plan_self_descriptions(
-    kind: ModelKind, prompts: list[str], design: Design, seed: int
+    kind: ModelKind, prompts: list[str], design: Settings, seed: int
 ) -> list[GenerationRequest]:
     """Cell-major (persona, paraphrase), then seed: request of cell c, seed s at c * S + s."""
     question = load_data()["self_description"]
@@ -208,7 +182,7 @@ def plan_self_descriptions(
     ]
 
 
-def answer_condition(design: Design, seed: int) -> Condition:
+def answer_condition(design: Settings, seed: int) -> Condition:
     if design.answer_mode == "choice":
         return Condition(design.wording)
     return Condition(
@@ -329,7 +303,7 @@ def domain_analysis(
 
 
 def inventory_analysis(
-    adm: Administration, design: Design, n_personas: int, seed: int
+    adm: Administration, design: Settings, n_personas: int, seed: int
 ) -> dict[str, Any]:
     """Per domain decomposition with the validity verdicts attached."""
     inv: Inventory = adm.inventory
@@ -394,7 +368,7 @@ def inventory_analysis(
 def run_model(
     ctx: StudyContext,
     spec: ModelSpec,
-    design: Design,
+    design: Settings,
     personas: list[PersonaText],
     templates: list[Template],
     embedder: Embedder,
@@ -438,16 +412,37 @@ def run_model(
     }
 
 
-class StabilityStudy:
+class StabilityStudy(Study[Settings, StabilityFindings]):
     name = "stability"
+    Settings = Settings
+    quick = QUICK
 
-    def run(self, ctx: StudyContext) -> dict[str, Any]:
-        design = design_from(ctx)
+    def check(self, settings: Settings) -> None:
+        design = settings
+        if design.paraphrases < 2 or design.seeds < 2:
+            raise PersonascopeError(
+                "stability needs paraphrases >= 2 and seeds >= 2 to separate the facets, got "
+                f"{design.paraphrases} and {design.seeds}"
+            )
+        if design.paraphrases > len(load_data()["paraphrases"]):
+            raise PersonascopeError(
+                f"stability setting paraphrases: at most {len(load_data()['paraphrases'])} "
+                f"templates ship, got {design.paraphrases}"
+            )
+        if design.items_per_domain is not None and design.items_per_domain < 2:
+            raise PersonascopeError(
+                f"stability setting items_per_domain must be >= 2, got {design.items_per_domain}"
+            )
+        if design.answer_mode == "generate" and design.answer_samples < 2:
+            raise PersonascopeError("stability setting answer_samples must be >= 2")
+
+    def run(self, ctx: StudyContext, settings: Settings) -> StabilityFindings:
+        design = settings
         personas, source = personas_for(ctx, design)
         templates = paraphrase_templates(design)
         embedder = Embedder(ctx.store)
         findings: dict[str, Any] = {
-            "design": {**asdict(design), "quick": ctx.quick, "seed": ctx.seed},
+            "design": {**asdict(design), "seed": ctx.seed},
             "personas": {
                 "source": source,
                 "items": [{"id": p.id, "description": p.description} for p in personas],
@@ -468,6 +463,4 @@ class StabilityStudy:
             findings["models"][spec.model_id] = run_model(
                 ctx, spec, design, personas, templates, embedder
             )
-        findings = jsonable(findings)
-        ctx.store.put_finding(self.name, "summary", findings, ctx.run_id)
-        return findings
+        return StabilityFindings.from_json(jsonable(findings))

@@ -12,12 +12,13 @@ from __future__ import annotations
 from statistics import median
 from typing import Any
 
+from personascope.findings.adoption import AdoptionFindings
 from personascope.report.blocks import (
     Markup,
     Section,
     details,
     fmt,
-    fmt_ci,
+    fmt_estimate,
     heading,
     note,
     paragraph,
@@ -35,11 +36,8 @@ AGREEMENT = (
 )
 
 
-def _ci(entry: dict[str, Any] | None) -> str:
-    """``value [low, high]`` of a stored ``{"value", "low", "high"}`` estimate."""
-    if not entry or entry.get("value") is None:
-        return "-"
-    return fmt_ci(entry["value"], entry.get("low"), entry.get("high"), 2)
+def _estimate(entry: dict[str, Any] | None) -> str:
+    return fmt_estimate(entry, 2)
 
 
 def _usable(condition: dict[str, Any]) -> list[str]:
@@ -110,7 +108,7 @@ def headline(model_id: str, model: dict[str, Any]) -> str:
     ratio = pull.get("movement_ratio")
     if ratio and ratio.get("value") is not None:
         text += (
-            f"; the high/low profiles move {_ci(ratio)} of the way from the default "
+            f"; the high/low profiles move {_estimate(ratio)} of the way from the default "
             "profile to their targets"
         )
     below = [d for d in usable if pull["slope_below_1"].get(d)]
@@ -156,7 +154,7 @@ def _agreement_table(model_id: str, condition: dict[str, Any]) -> Markup:
                 d,
                 v["verdict"],
                 row["n_personas"],
-                *(_ci(row[key]) for key, _ in AGREEMENT),
+                *(_estimate(row[key]) for key, _ in AGREEMENT),
                 condition["default_pull"]["slope_below_1"].get(d),
             ]
         )
@@ -209,7 +207,7 @@ def _pull_paragraph(model_id: str, wording: str, condition: dict[str, Any]) -> M
         return None
     return paragraph(
         f"{model_id}, {wording} ({condition['validity']['verdict']}): movement ratio "
-        f"{_ci(pull['movement_ratio'])} over {pull.get('movement_basis', 'the personas')} "
+        f"{_estimate(pull['movement_ratio'])} over {pull.get('movement_basis', 'the personas')} "
         f"(1 = the personas move as far from the default as asked, 0 = they stay at the "
         f"default); mean distance of measured profiles "
         f"to the default {fmt(pull['mean_distance_to_default'], 2)} vs "
@@ -249,8 +247,8 @@ def _controls(model_id: str, model: dict[str, Any], domains: list[str]) -> list[
                         d,
                         row["validity"]["verdict"],
                         row["n_personas"],
-                        _ci(row["spearman"]),
-                        _ci(row["slope"]),
+                        _estimate(row["spearman"]),
+                        _estimate(row["slope"]),
                     ]
                     for d, row in inline["domains"].items()
                 ],
@@ -292,7 +290,7 @@ def _scatter(
     return figure_div(figure)
 
 
-def _provenance(summary: dict[str, Any], model: dict[str, Any]) -> Markup:
+def _provenance(findings: AdoptionFindings, model: dict[str, Any]) -> Markup:
     rows: list[list[Any]] = [
         ["model key", model["model_key"]],
         ["model kind", model["kind"]],
@@ -305,15 +303,13 @@ def _provenance(summary: dict[str, Any], model: dict[str, Any]) -> Markup:
             [f"{wording}: personas", p["n_personas"]],
             [f"{wording}: prompt template", p["prompt_template"]],
         ]
-    inventory = summary.get("inventory", {})
-    markers = summary.get("markers", {})
-    boot = summary.get("bootstrap", {})
+    inventory, markers, boot = findings.inventory, findings.markers, findings.bootstrap
     rows += [
         ["inventory", f"{inventory.get('name')} ({inventory.get('content_hash')})"],
         ["inventory citation", inventory.get("citation")],
         ["markers", f"{markers.get('id')} ({markers.get('content_hash')})"],
         ["markers citation", markers.get("citation")],
-        ["persona instruction", summary.get("persona_instruction")],
+        ["persona instruction", findings.persona_instruction],
         [
             "bootstrap",
             f"{boot.get('n_boot')} replicates over {boot.get('unit')}s, seed {boot.get('seed')}",
@@ -322,16 +318,13 @@ def _provenance(summary: dict[str, Any], model: dict[str, Any]) -> Markup:
     return table(["setting", "value"], rows)
 
 
-def render(findings: dict[str, Any]) -> Section:
-    summary = findings.get("summary", {})
-    design = summary.get("design", {})
-    models = summary.get("models", {})
-    personas = summary.get("personas", {})
+def render(findings: AdoptionFindings) -> Section:
+    design, models, personas = findings.design, findings.models, findings.personas
     section = Section(
         "adoption",
         "Adoption: does the model take the personality it is asked for?",
         intro=(
-            f"The {summary.get('inventory', {}).get('name', 'inventory')} is given with no "
+            f"The {findings.inventory.get('name', 'inventory')} is given with no "
             f"persona (the default profile) and with {len(personas) - 1} target personas "
             "described by trait-adjective markers at levels 1-9 (Serapio-García et al. 2023; "
             f"level L targets 1 + (L - 1)/2), under the wordings "
@@ -363,7 +356,7 @@ def render(findings: dict[str, Any]) -> Section:
         first_wording, first = next(iter(conditions.items()))
         section.blocks.append(_scatter(model_id, first, personas, first_wording))
         section.blocks += _controls(model_id, model, domains)
-        section.blocks.append(details(f"Provenance: {model_id}", _provenance(summary, model)))
+        section.blocks.append(details(f"Provenance: {model_id}", _provenance(findings, model)))
     section.blocks.append(
         details(
             "Target personas",
@@ -383,7 +376,9 @@ def render(findings: dict[str, Any]) -> Section:
         usable = bool(rhos)
         section.headline[model_id] = {
             "adoption (median Spearman, usable domains)": cell,
-            "default pull (movement ratio)": _ci(pull.get("movement_ratio")) if usable else cell,
+            "default pull (movement ratio)": _estimate(pull.get("movement_ratio"))
+            if usable
+            else cell,
             "adoption self-report": f"{first['validity']['verdict']} "
             f"({first['provenance']['condition_label']})",
         }

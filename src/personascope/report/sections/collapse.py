@@ -1,4 +1,6 @@
-"""Report section for the collapse study (findings ``summary``, ``personas``, ``provenance``)."""
+"""Report section for the collapse study (:class:`~personascope.findings.collapse.CollapseFindings`)
+built from the store.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from personascope.findings.collapse import CollapseFindings
 from personascope.report.blocks import (
     Markup,
     Section,
     details,
     fmt,
-    fmt_ci,
+    fmt_estimate,
     heading,
     note,
     paragraph,
@@ -33,13 +36,6 @@ TEXT_METRICS = (
 )
 
 
-def _ci(entry: dict[str, Any] | None) -> str:
-    if not entry:
-        return "-"
-    ci = entry.get("ci") or [None, None]
-    return fmt_ci(entry.get("value"), ci[0], ci[1])
-
-
 def _metric(panel: dict[str, Any], name: str) -> dict[str, Any] | None:
     metrics = panel.get("metrics", {})
     if name in metrics and "value" in metrics[name]:
@@ -58,17 +54,17 @@ def _attribute_table(models: dict[str, Any]) -> Markup:
         rows.append(
             [
                 model_id,
-                f"{names['n']} read; reach {_ci(names.get('reach'))}; "
-                f"shared by {_ci(names.get('repeat_share'))}"
+                f"{names['n']} read; reach {fmt_estimate(names.get('reach'))}; "
+                f"shared by {fmt_estimate(names.get('repeat_share'))}"
                 if names.get("measured")
                 else names["reason"],
-                f"mean {_ci(ages.get('mean'))}; SD {_ci(ages.get('sd'))} "
+                f"mean {fmt_estimate(ages.get('mean'))}; SD {fmt_estimate(ages.get('sd'))} "
                 f"(people: {fmt(ages['reference']['sd'], 1)})"
                 if ages.get("measured")
                 else ages["reason"],
                 ", ".join(f"{t['value']} {t['share']:.0%}" for t in genders.get("top", []))
                 or genders.get("reason", "-"),
-                f"{_ci(occupations.get('distinct_share'))} distinct; top: "
+                f"{fmt_estimate(occupations.get('distinct_share'))} distinct; top: "
                 + ", ".join(t["value"] for t in occupations.get("top", [])[:3])
                 if occupations.get("measured")
                 else occupations["reason"],
@@ -165,16 +161,16 @@ def _top_figure(models: dict[str, Any], attribute: str, title: str) -> Markup:
     return figure_div(figure, height=320)
 
 
-def _text_table(summary: dict[str, Any]) -> Markup:
-    matched = summary.get("matched_text", {})
+def _text_table(findings: CollapseFindings) -> Markup:
+    matched = findings.matched_text
     panels = (
         matched.get("panels")
         if matched.get("compared")
-        else {k: v["text"] for k, v in summary["models"].items()}
+        else {k: v["text"] for k, v in findings.models.items()}
     )
     models = list(panels)
     rows = [
-        [label, *(_ci(_metric(panels[m], name)) for m in models)]
+        [label, *(fmt_estimate(_metric(panels[m], name)) for m in models)]
         for name, label in TEXT_METRICS
         if any(_metric(panels[m], name) for m in models)
     ]
@@ -188,11 +184,11 @@ def _text_table(summary: dict[str, Any]) -> Markup:
     return table(["metric", *models], rows, caption=caption)
 
 
-def _trait_figure(summary: dict[str, Any], personas: dict[str, Any]) -> tuple[Markup, list]:
+def _trait_figure(findings: CollapseFindings, personas: dict[str, Any]) -> tuple[Markup, list]:
     """Self-report T-scores over the human cloud, in the human principal-component plane."""
     import plotly.graph_objects as go
 
-    human = np.asarray(summary["human_reference"]["t_scores"], dtype=float)
+    human = np.asarray(findings.human_reference["t_scores"], dtype=float)
     mean = human.mean(axis=0)
     _, _, vt = np.linalg.svd(human - mean, full_matrices=False)
     axes = vt[:2].T
@@ -207,7 +203,7 @@ def _trait_figure(summary: dict[str, Any], personas: dict[str, Any]) -> tuple[Ma
         hoverinfo="skip",
     )
     notes = []
-    for i, (model_id, m) in enumerate(summary["models"].items()):
+    for i, (model_id, m) in enumerate(findings.models.items()):
         validity = m["self_report"]["validity"]
         if validity["verdict"] not in ("valid", "weak"):
             kind = "invalid" if validity["verdict"] == "invalid" else "warning"
@@ -227,7 +223,7 @@ def _trait_figure(summary: dict[str, Any], personas: dict[str, Any]) -> tuple[Ma
             hoverinfo="text",
         )
     loadings = ", ".join(
-        f"PC{k + 1}: " + " ".join(f"{d}{axes[j, k]:+.2f}" for j, d in enumerate(summary["domains"]))
+        f"PC{k + 1}: " + " ".join(f"{d}{axes[j, k]:+.2f}" for j, d in enumerate(findings.domains))
         for k in range(2)
     )
     figure.update_layout(
@@ -238,11 +234,11 @@ def _trait_figure(summary: dict[str, Any], personas: dict[str, Any]) -> tuple[Ma
     return figure_div(figure, height=460), [paragraph(f"Loadings: {loadings}."), *notes]
 
 
-def _text_trait_figure(summary: dict[str, Any], personas: dict[str, Any], key: str) -> Markup:
+def _text_trait_figure(findings: CollapseFindings, personas: dict[str, Any], key: str) -> Markup:
     """Box plots per domain of a text-based measure, z-scored over all models' personas."""
     import plotly.graph_objects as go
 
-    domains = summary["domains"]
+    domains = findings.domains
     pooled = np.vstack([np.asarray(p[key], dtype=float) for p in personas.values()])
     mu, sd = np.nanmean(pooled, axis=0), np.nanstd(pooled, axis=0)
     sd[sd == 0] = 1.0
@@ -285,16 +281,13 @@ def _text_trait_table(models: dict[str, Any], key: str) -> Markup:
     return table(["model", "domain", "n", "SD", "verdict", "reason"], rows, caption=method)
 
 
-def render(findings: dict[str, Any]) -> Section:
-    summary = findings.get("summary", {})
-    personas = findings.get("personas", {})
-    provenance = findings.get("provenance", {})
-    models = summary.get("models", {})
+def render(findings: CollapseFindings) -> Section:
+    personas, provenance, models = findings.personas, findings.provenance, findings.models
     section = Section(
         "collapse",
         "Collapse: how varied are the personas each model writes?",
         intro=(
-            f"{summary.get('n_requested', 0)} personas per model from the naive prompt, every "
+            f"{findings.n_requested} personas per model from the naive prompt, every "
             "model asked for the same fields (name, age, gender, occupation, three adjectives, a "
             "description), sampled at temperature 1 with one seed each."
         ),
@@ -305,7 +298,9 @@ def render(findings: dict[str, Any]) -> Section:
     index_rows = [
         [
             model_id,
-            _ci(m["collapse"].get("index")) if m["collapse"].get("measured") else "not measured",
+            fmt_estimate(m["collapse"].get("index"))
+            if m["collapse"].get("measured")
+            else "not measured",
             ", ".join(f"{k} {v:.2f}" for k, v in m["collapse"].get("components", {}).items()),
             m["self_report"]["validity"]["verdict"],
         ]
@@ -331,15 +326,15 @@ def render(findings: dict[str, Any]) -> Section:
         _top_figure(models, "occupations", "Most frequent occupations"),
         _top_figure(models, "adjectives", "Most frequent personality adjectives"),
         heading("Text diversity"),
-        _text_table(summary),
+        _text_table(findings),
         heading("Generation"),
         table(
             ["model", "mean per-token entropy (nats)", "mean log-prob", "tokens", "stop / length"],
             [
                 [
                     model_id,
-                    _ci(m["generation"].get("token_entropy")),
-                    _ci(m["generation"].get("token_logprob")),
+                    fmt_estimate(m["generation"].get("token_entropy")),
+                    fmt_estimate(m["generation"].get("token_logprob")),
                     fmt(m["generation"]["mean_tokens"], 1),
                     f"{m['generation']['finish_reasons']['stop']} / "
                     f"{m['generation']['finish_reasons']['length']}",
@@ -349,12 +344,12 @@ def render(findings: dict[str, Any]) -> Section:
         ),
         heading("Big-Five trait space"),
     ]
-    if "human_reference" in summary and personas:
-        figure, notes = _trait_figure(summary, personas)
+    if findings.human_reference and personas:
+        figure, notes = _trait_figure(findings, personas)
         section.blocks += [figure, *notes]
         for key in ("lexicon_traits", "anchor_traits"):
             section.blocks.append(_text_trait_table(models, key))
-        section.blocks.append(_text_trait_figure(summary, personas, "anchor"))
+        section.blocks.append(_text_trait_figure(findings, personas, "anchor"))
     for model_id, points in personas.items():
         section.blocks.append(details(f"Example personas: {model_id}", quote_list(points["texts"])))
     if provenance:
@@ -370,7 +365,7 @@ def render(findings: dict[str, Any]) -> Section:
     for model_id, m in models.items():
         validity = m["self_report"]["validity"]["verdict"]
         section.headline[model_id] = {
-            "collapse index": _ci(m["collapse"].get("index"))
+            "collapse index": fmt_estimate(m["collapse"].get("index"))
             if m["collapse"].get("measured")
             else "not measured",
             "self-report validity": validity,

@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from personascope.findings.commitment import CommitmentFindings
 from personascope.report.blocks import (
     Markup,
     Section,
     details,
+    fmt_estimate,
     heading,
     note,
     paragraph,
@@ -20,7 +22,6 @@ from personascope.report.blocks import (
     table,
 )
 from personascope.report.figures import PALETTE, figure_div
-from personascope.report.sections.stability import num_ci
 
 MEASURES = ("entropy", "dispersion")
 
@@ -39,8 +40,8 @@ def _figure(models: dict[str, Any]) -> Markup:
     for i, (model_id, m) in enumerate(models.items()):
         for col, measure in enumerate(MEASURES, start=1):
             points = [p for p in m[measure]["curve"] if p["value"] is not None]
-            upper = [(p["ci"][1] - p["value"]) if p["ci"] else 0 for p in points]
-            lower = [(p["value"] - p["ci"][0]) if p["ci"] else 0 for p in points]
+            upper = [(p["high"] - p["value"]) if p["high"] is not None else 0 for p in points]
+            lower = [(p["value"] - p["low"]) if p["low"] is not None else 0 for p in points]
             figure.add_scatter(
                 x=[p["turn"] for p in points],
                 y=[p["value"] for p in points],
@@ -74,9 +75,9 @@ def _rows(models: dict[str, Any]) -> list[list[Any]]:
                 [
                     model_id,
                     entry["label"],
-                    num_ci({"value": curve[0]["value"], "ci": curve[0]["ci"]}, 3),
-                    num_ci({"value": curve[-1]["value"], "ci": curve[-1]["ci"]}, 3),
-                    num_ci(entry["lambda"], 3),
+                    fmt_estimate(curve[0], 3),
+                    fmt_estimate(curve[-1], 3),
+                    fmt_estimate(entry["lambda"], 3),
                     half_life(entry["lambda"]),
                 ]
             )
@@ -98,11 +99,8 @@ def _probe_rows(model_id: str, m: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def render(findings: dict[str, Any]) -> Section:
-    summary = findings.get("summary", {})
-    design = summary.get("design", {})
-    interview = summary.get("interview", {})
-    models = summary.get("models", {})
+def render(findings: CommitmentFindings) -> Section:
+    design, interview, models = findings.design, findings.interview, findings.models
     probes = interview.get("probes", [])
     section = Section(
         "commitment",
@@ -118,7 +116,7 @@ def render(findings: dict[str, Any]) -> Section:
             "describe itself in one sentence (spread = mean pairwise cosine distance of the "
             "embeddings). Neither probe enters the history. Decay rate lambda from "
             "y0 exp(-lambda t) fitted to the mean curve; intervals: "
-            f"{summary.get('interval_method', '-')}."
+            f"{findings.interval_method}."
         ),
     )
     if not models:
@@ -167,7 +165,7 @@ def render(findings: dict[str, Any]) -> Section:
         )
     for model_id, m in models.items():
         section.headline[model_id] = {
-            "narrowing per turn (answer entropy)": num_ci(m["entropy"]["lambda"], 3),
-            "narrowing per turn (self-descriptions)": num_ci(m["dispersion"]["lambda"], 3),
+            "narrowing per turn (answer entropy)": fmt_estimate(m["entropy"]["lambda"], 3),
+            "narrowing per turn (self-descriptions)": fmt_estimate(m["dispersion"]["lambda"], 3),
         }
     return section

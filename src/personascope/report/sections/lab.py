@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from personascope.findings.lab import LabFindings
 from personascope.report.blocks import (
     Markup,
     Section,
     details,
     fmt,
     fmt_ci,
+    fmt_estimate,
     heading,
     note,
     paragraph,
@@ -73,8 +75,8 @@ def _figure(curves: dict[str, Any]) -> Markup:
     return figure_div(figure, height=260 * rows + 80)
 
 
-def render(findings: dict[str, Any]) -> Section:
-    lab = findings.get("summary", {})
+def render(findings: LabFindings) -> Section:
+    lab = findings.data
     checkpoints = lab.get("checkpoints", [])
     data, training = lab.get("data", {}), lab.get("training", {})
     evaluation = lab.get("evaluation", {})
@@ -124,7 +126,7 @@ def render(findings: dict[str, Any]) -> Section:
     section.blocks.append(
         note(
             f"Length confound of the training pairs: Spearman correlation of reward and "
-            f"length {fmt_ci(rho.get('value'), *(rho.get('ci') or [None, None]))} over "
+            f"length {fmt_estimate(rho)} over "
             f"{confound.get('n_samples')} samples; chosen texts "
             f"{fmt(chosen.get('value'), 1)} words, rejected {fmt(rejected.get('value'), 1)} "
             "(means over pairs). Use --pairing length-matched to train on pairs of equal "

@@ -9,15 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from personascope.report.blocks import Markup, Section, fmt, fmt_ci, note, paragraph, table
+from personascope.findings.scaffold import ScaffoldFindings
+from personascope.report.blocks import Markup, Section, fmt, fmt_estimate, note, paragraph, table
 from personascope.report.figures import PALETTE, figure_div
-
-
-def _ci(estimate: dict[str, Any] | None) -> str:
-    if not estimate or estimate.get("value") is None:
-        return "-"
-    ci = estimate.get("ci") or (None, None)
-    return fmt_ci(estimate["value"], ci[0], ci[1])
 
 
 def _pareto_figure(pareto: dict[str, Any]) -> Markup:
@@ -78,8 +72,8 @@ def _rows(findings: dict[str, Any]) -> list[list[Any]]:
                 dedup.get("dropped_exact", 0) + dedup.get("dropped_near", 0),
                 failures,
                 row.get("generated_tokens"),
-                _ci(diversity),
-                _ci(row["fidelity"]["overall"]),
+                fmt_estimate(diversity),
+                fmt_estimate(row["fidelity"]["overall"]),
                 row.get("fidelity_basis"),
                 fmt(row.get("distinct_name_share"), 2),
                 fmt(row.get("wall_s", {}).get("total"), 1),
@@ -88,7 +82,7 @@ def _rows(findings: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def render(findings: dict[str, Any]) -> Section:
+def render(findings: ScaffoldFindings) -> Section:
     section = Section(
         "scaffold",
         "Scaffolding: diversity from outside structure",
@@ -99,7 +93,7 @@ def render(findings: dict[str, Any]) -> Section:
             "or stated?)."
         ),
     )
-    data, pareto = findings.get("table"), findings.get("pareto")
+    data, pareto = findings.table, findings.pareto
     if not data or not pareto:
         section.blocks.append(note("The scaffold study stored no results.", "warning"))
         return section

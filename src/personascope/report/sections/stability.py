@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from personascope.findings.stability import StabilityFindings
 from personascope.report.blocks import (
     Markup,
     Section,
     details,
-    fmt,
+    fmt_estimate,
     heading,
     note,
     paragraph,
@@ -35,22 +36,6 @@ def pct(value: Any) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
-def pct_ci(estimate: dict[str, Any] | None) -> str:
-    """``12% [5%, 30%]`` from a stored estimate."""
-    if not estimate or estimate.get("value") is None:
-        return "-"
-    ci = estimate.get("ci")
-    return pct(estimate["value"]) + (f" [{pct(ci[0])}, {pct(ci[1])}]" if ci else "")
-
-
-def num_ci(estimate: dict[str, Any] | None, digits: int = 2) -> str:
-    if not estimate or estimate.get("value") is None:
-        return "-"
-    ci = estimate.get("ci")
-    value = fmt(float(estimate["value"]), digits)
-    return value + (f" [{fmt(float(ci[0]), digits)}, {fmt(float(ci[1]), digits)}]" if ci else "")
-
-
 def _shares_figure(models: dict[str, Any]) -> Markup:
     import plotly.graph_objects as go
 
@@ -59,7 +44,10 @@ def _shares_figure(models: dict[str, Any]) -> Markup:
     for i, (key, label) in enumerate(COMPONENT_LABELS.items()):
         figure.add_bar(
             y=names,
-            x=[100 * (models[m]["free_text"]["components"][key]["share"] or 0) for m in names],
+            x=[
+                100 * (models[m]["free_text"]["components"][key]["share"]["value"] or 0)
+                for m in names
+            ],
             name=label,
             orientation="h",
             marker={"color": PALETTE[i % len(PALETTE)]},
@@ -104,11 +92,11 @@ def _free_text_rows(models: dict[str, Any]) -> list[list[Any]]:
         rows.append(
             [
                 model_id,
-                *(pct_ci({"value": comps[k]["share"], "ci": comps[k]["share_ci"]})
+                *(fmt_estimate(comps[k]["share"], percent=True)
                   for k in COMPONENT_LABELS),
-                num_ci(ft["icc1"]),
-                num_ci(ft["icc1k"]),
-                num_ci(ft["snr"]),
+                fmt_estimate(ft["icc1"]),
+                fmt_estimate(ft["icc1k"]),
+                fmt_estimate(ft["snr"]),
             ]
         )  # fmt: skip
     return rows
@@ -127,10 +115,10 @@ def _inventory_block(model_id: str, inventory: dict[str, Any]) -> list[Markup]:
                 [
                     domain,
                     entry["verdict"],
-                    pct_ci(entry["persona_share"]),
-                    num_ci(entry["icc1"]),
-                    num_ci(entry["snr"]),
-                    pct(entry["components"]["sampling"]["share"]),
+                    fmt_estimate(percent=True, entry=entry["persona_share"]),
+                    fmt_estimate(entry["icc1"]),
+                    fmt_estimate(entry["snr"]),
+                    pct(entry["components"]["sampling"]["share"]["value"]),
                 ]
             )
     validity = inventory["validity"]
@@ -156,11 +144,8 @@ def _inventory_block(model_id: str, inventory: dict[str, Any]) -> list[Markup]:
     return blocks
 
 
-def render(findings: dict[str, Any]) -> Section:
-    summary = findings.get("summary", {})
-    design = summary.get("design", {})
-    models = summary.get("models", {})
-    personas = summary.get("personas", {})
+def render(findings: StabilityFindings) -> Section:
+    design, models, personas = findings.design, findings.models, findings.personas
     persona_ids = [p["id"] for p in personas.get("items", [])]
     section = Section(
         "stability",
@@ -175,7 +160,7 @@ def render(findings: dict[str, Any]) -> Section:
             "crossed random-effects design); persona share = between-persona variance / "
             "total; 'varies Y times as much' = within-persona variance (paraphrase, "
             "interaction, seed) / between-persona variance. Intervals: "
-            f"{summary.get('interval_method', '-')}."
+            f"{findings.interval_method}."
         ),
     )
     if not models:
@@ -207,7 +192,7 @@ def render(findings: dict[str, Any]) -> Section:
             "Personas and prompt wordings",
             quote_list(
                 [f"{p['id']}: {p['description']}" for p in personas.get("items", [])]
-                + [t["text"] for t in summary.get("templates", {}).get("paraphrases", [])],
+                + [t["text"] for t in findings.templates.get("paraphrases", [])],
                 100,
             ),
         )
@@ -223,8 +208,8 @@ def render(findings: dict[str, Any]) -> Section:
             or "withheld: invalid self-report"
         )
         section.headline[model_id] = {
-            "persona share of variance (self-descriptions)": pct_ci(
-                m["free_text"]["persona_share"]
+            "persona share of variance (self-descriptions)": fmt_estimate(
+                percent=True, entry=m["free_text"]["persona_share"]
             ),
             "persona share (inventory domains)": inventory_cell,
         }
