@@ -95,7 +95,7 @@ def behaviour(name: str) -> FakeBehaviour:
     """The behaviour registered as ``fake/<name>``, or a one-line error naming the known ones."""
     if name not in _BEHAVIOURS:
         known = ", ".join(f"fake/{n}" for n in _BEHAVIOURS)
-        raise ModelNotFoundError(f"unknown fake model fake/{name!r}; registered: {known}")
+        raise ModelNotFoundError(f"unknown fake model 'fake/{name}'; registered: {known}")
     return _BEHAVIOURS[name]
 
 
