@@ -185,9 +185,8 @@ def test_a_model_that_ignores_personas_is_pulled_to_its_default(tmp_path):
     runner, store, spec = fake_runner(tmp_path, model_id)
     config = {**SMALL, "wordings": ["agreement"], "ladder_levels": [1, 9]}
     with store:
-        findings = get_study("adoption").run(
-            _context(tmp_path, runner, store, spec, {**config, "combos": True})
-        )
+        ctx = _context(tmp_path, runner, store, spec, {**config, "combos": True})
+        findings = run_study(ctx, get_study("adoption")).to_json()
     condition = findings["models"][spec.model_id]["conditions"]["agreement"]
     assert condition["default_pull"]["movement_ratio"]["value"] == pytest.approx(0.0)
     for row in condition["domains"].values():

@@ -206,7 +206,8 @@ def run_audit(
             run_id=session.run_id,
             seed=seed,
             quick=quick,
-            config={"personas_file": str(personas)} if personas is not None else {},
+            # the sections as given: a study may ask whether a setting was set explicitly
+            config={**sections, **({"personas_file": str(personas)} if personas else {})},
         )
         for name in names:
             started = time.time()

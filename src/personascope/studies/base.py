@@ -30,6 +30,13 @@ from personascope.store import Store
 
 @dataclass
 class StudyContext:
+    """What a study is given: the runner and store, the models, the run folder and seed.
+
+    ``config`` holds each study's settings section as the user gave it (by study name;
+    :func:`run_study` applies it over the preset ``quick`` chooses) and
+    ``config["personas_file"]``, a persona file replacing a study's default personas.
+    """
+
     runner: Runner
     store: Store
     models: list[ModelSpec]
