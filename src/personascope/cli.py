@@ -36,6 +36,7 @@ from personascope.models.catalog import (
     ModelSpec,
     resolve,
 )
+from personascope.outputs import atomic_output, output_dir, output_file, write_text_atomic
 from personascope.runner import Executor, Runner
 from personascope.store import Store
 
@@ -78,8 +79,7 @@ class RunSession:
     def __init__(
         self, out_dir: Path, command: str, progress: bool = True, executor: Executor | None = None
     ) -> None:
-        self.out_dir = out_dir
-        out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = output_dir(out_dir, "run folder")
         self.store = Store(out_dir)
         self.run_id = self.store.start_run(command, {"versions": package_versions()})
         self.runner = Runner(self.store, self.run_id, executor=executor, progress=progress)
@@ -268,6 +268,7 @@ def sample(
         sampler = SamplerSettings(temperature, top_p, top_k, min_p, max_tokens, tuple(stop or ()))
     except ValueError as exc:
         raise PersonascopeError(str(exc)) from exc
+    output_file(out_file)
     runs_on = _executor(executor, ray_address, ray_workers)
     with RunSession(run_dir, _command_line(), executor=runs_on) as session:
         model_kind = spec.kind or session.runner.model_info(spec).kind
@@ -276,8 +277,7 @@ def sample(
         requests = [GenerationRequest(the_prompt, sampler, seed + i) for i in range(n)]
         results = session.runner.run(spec, requests, label=f"sampling {model}")
         info = session.store.models().get(spec.key, {})
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    with out_file.open("w", encoding="utf-8") as handle:
+    with atomic_output(out_file) as tmp, tmp.open("w", encoding="utf-8") as handle:
         for request, result in zip(requests, results):
             assert isinstance(result, GenerationResult)
             row = {
@@ -426,8 +426,7 @@ def audit(
         "verdict": cells,
         "studies": findings,
     }
-    summary_file = out_dir / "summary.json"
-    summary_file.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    summary_file = write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2))
     out.print(f"report: {report_file}")
     out.print(f"summary: {summary_file}")
 
@@ -612,9 +611,8 @@ def lab(
     )
     with RunSession(out_dir, _command_line()) as session:
         findings = run_lab(session.runner, session.store, out_dir, config)
-    summary_file = out_dir / "summary.json"
     summary = {"personascope": __version__, "studies": {"lab": findings}}
-    summary_file.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    summary_file = write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2))
     table = Table("model id", "step", "first-name entropy", "age SD", "distinct-2")
     for checkpoint in findings["checkpoints"]:
         metrics = checkpoint["metrics"]

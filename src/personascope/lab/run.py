@@ -50,6 +50,7 @@ from personascope.metrics.estimate import Jackknife
 from personascope.models.base import ChoiceResult, GenerationRequest, GenerationResult
 from personascope.models.catalog import ModelSpec, resolve
 from personascope.models.lab import Checkpoint, lora_gguf, register
+from personascope.outputs import atomic_output
 from personascope.runner import InProcessExecutor, Runner
 from personascope.store import Store
 
@@ -259,7 +260,8 @@ def run_lab(
 
     with stages.stage("score"):
         data = _pair_data(config, train_frames, requests, results, jackknife)
-        with (out_dir / "pairs.jsonl").open("w", encoding="utf-8") as handle:
+        pairs_file = out_dir / "pairs.jsonl"
+        with atomic_output(pairs_file) as tmp, tmp.open("w", encoding="utf-8") as handle:
             for pair in data.pairs:
                 handle.write(json.dumps(pair.record(), ensure_ascii=False) + "\n")
 

@@ -14,11 +14,13 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
+from personascope.errors import PersonascopeError
 from personascope.models.catalog import DEFAULT_ALIGNED_MODEL, DEFAULT_BASE_MODEL
-from personascope.report.blocks import Section, fmt, table
+from personascope.outputs import write_text_atomic
+from personascope.report.blocks import Section, fmt, table, visible
 from personascope.report.figures import plotly_js
 from personascope.report.sections import ORDER, renderer
-from personascope.store import Store
+from personascope.store import STORE_FILENAME, Store
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1100px;
@@ -80,7 +82,7 @@ FAMILY_NOTE = (
 def _sections(store: Store) -> list[Section]:
     by_study: dict[str, dict[str, Any]] = {}
     for (study, name), data in store.findings().items():
-        by_study.setdefault(study, {})[name] = data
+        by_study.setdefault(study, {})[name] = visible(data)
     order = [s for s in ORDER if s in by_study] + sorted(set(by_study) - set(ORDER))
     return [renderer(study)(by_study[study]) for study in order]
 
@@ -105,7 +107,7 @@ def _verdict(cells: dict[str, dict[str, str]]) -> Markup:
 
 def _provenance(store: Store) -> list[Markup]:
     model_rows = []
-    for key, info in store.models().items():
+    for key, info in visible(store.models()).items():
         model_rows.append(
             [
                 info.get("model_id"),
@@ -123,7 +125,7 @@ def _provenance(store: Store) -> list[Markup]:
             ]
         )
     run_rows = []
-    for run in store.runs():
+    for run in visible(store.runs()):
         info = run["info"]
         versions = info.get("versions", {})
         run_rows.append(
@@ -189,8 +191,12 @@ def build_html(store: Store) -> tuple[str, dict[str, dict[str, str]]]:
 def write_report(run_dir: Path) -> tuple[Path, dict[str, dict[str, str]]]:
     """Rebuild ``report.html`` in ``run_dir`` from its store (no model is loaded); return
     its path and the verdict table as data (what ``summary.json`` gives scripts)."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        hint = ""
+        if run_dir.name == STORE_FILENAME:
+            hint = f" (the folder that holds it: {run_dir.parent})"
+        raise PersonascopeError(f"{run_dir} is a file: give the run folder{hint}")
     with Store(run_dir, read_only=True) as store:
         html, cells = build_html(store)
-    target = run_dir / "report.html"
-    target.write_text(html, encoding="utf-8")
-    return target, cells
+    return write_text_atomic(run_dir / "report.html", html), cells
