@@ -161,7 +161,7 @@ def models(
             print("\t".join(row.record().values()))
     else:
         table = Table("model id", "kind", "installed", "loadable", "about")
-        table.columns[0].no_wrap = True
+        table.columns[0].overflow = "fold"  # a model id is never cut short
         for row in rows:
             table.add_row(*row.record().values())
         out.print(table)
