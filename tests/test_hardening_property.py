@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -92,6 +92,12 @@ FAST = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
+# nesting depths around the limits that matter: the reader's (64) and Python's recursion (1000)
+DEPTHS = st.sampled_from([2, 64, 65, 1200]) | st.integers(1, 1500)
+# PyYAML's parser recurses a few frames per level: 600 levels exhaust Python's stack
+YAML_DEPTHS = st.sampled_from([2, 700]) | st.integers(1, 800)
+DEEP_PERSONA = ('{"description": "d", "extra": ' + "[" * 1200 + "]" * 1200 + "}").encode()
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
     lambda children: (
@@ -105,7 +111,7 @@ json_values = st.recursive(
 def nested_json(draw) -> bytes:
     """JSON (or JSONL) documents: random values, or brackets nested to a random depth,
     balanced or not, inside a persona record or alone."""
-    depth = draw(st.integers(1, 1500))
+    depth = draw(DEPTHS)
     opener = draw(st.sampled_from(["[", '{"a":', '{"description":']))
     closer = {"[": "]", '{"a":': "}", '{"description":': "}"}[opener]
     balanced = draw(st.booleans())
@@ -134,13 +140,14 @@ def random_yaml(draw) -> bytes:
         return draw(yaml_text).encode()
     if kind == "alias":
         return b"a: &x [1, 2]\nb: [*x, *x]\nseed: *x\n"
-    depth = draw(st.integers(1, 1500))
+    depth = draw(YAML_DEPTHS)
     return ("seed: " + "[" * depth + "]" * depth).encode()
 
 
 @pytest.mark.parametrize("role", ROLES)
 @FAST
 @given(content=st.binary(max_size=600))
+@example(content=b"\xff\xfe\x00")
 def test_random_bytes_are_read_or_refused_in_one_line(role, content):
     check(role, content)
 
@@ -148,6 +155,8 @@ def test_random_bytes_are_read_or_refused_in_one_line(role, content):
 @pytest.mark.parametrize("role", ROLES)
 @FAST
 @given(content=nested_json())
+@example(content=b"[" * 1200 + b"]" * 1200)
+@example(content=DEEP_PERSONA)
 def test_random_json_nesting_is_read_or_refused_in_one_line(role, content):
     check(role, content)
 
@@ -155,6 +164,7 @@ def test_random_json_nesting_is_read_or_refused_in_one_line(role, content):
 @pytest.mark.parametrize("role", ROLES)
 @FAST
 @given(content=random_yaml())
+@example(content=b"seed: " + b"[" * 700 + b"]" * 700)
 def test_random_yaml_is_read_or_refused_in_one_line(role, content):
     check(role, content)
 
