@@ -14,6 +14,7 @@ import os
 import re
 import time
 
+import numpy as np
 import pytest
 
 from clitools import one_error_line, run_cli
@@ -294,6 +295,7 @@ def test_every_label_field_is_escaped_once():
         row=1,
         col=1,
     )
+    figure.add_scatter(x=np.array(["<b>c</b>", "d"]), y=np.array([1.0, 2.0]), row=1, col=2)
     figure.update_layout(title="<a href='x'>t</a>")
     figure.update_xaxes(title_text="<b>axis</b>")
     escape_labels(figure)
@@ -304,6 +306,8 @@ def test_every_label_field_is_escaped_once():
     assert list(trace.y) == ["&lt;i&gt;x&lt;/i&gt;", "y"]
     assert list(trace.x) == [1.0, 2.0]  # numbers untouched
     assert list(trace.hovertext) == ["&lt;b&gt;h&lt;/b&gt; one two"]  # escaped once, by safe_hover
+    assert list(figure.data[1].x) == ["&lt;b&gt;c&lt;/b&gt;", "d"]  # numpy category values
+    assert list(figure.data[1].y) == [1.0, 2.0]
     assert [a.text for a in figure.layout.annotations] == ["&lt;b&gt;a&lt;/b&gt;", "b &amp; c"]
     assert figure.layout.title.text == "&lt;a href=&#39;x&#39;&gt;t&lt;/a&gt;"
     assert figure.layout.xaxis.title.text == "&lt;b&gt;axis&lt;/b&gt;"

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
+import numpy as np
 from markupsafe import Markup, escape
 
 PALETTE = ("#3b6fb6", "#d9822b", "#3c9a5f", "#b8474f", "#7a5fb0", "#8a6d3b")
@@ -52,6 +53,8 @@ def _escaped(value: Any) -> Any:
     """``value`` with every string in it HTML-escaped (numbers and arrays of numbers kept)."""
     if isinstance(value, str):
         return str(escape(value))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
+        value = value.tolist()
     if isinstance(value, list | tuple) and any(isinstance(v, str) for v in value):
         return [_escaped(v) for v in value]
     return value
