@@ -62,7 +62,8 @@ def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert read_jsonl(out) == read_jsonl(reference_out)
     with Store(run_dir) as store:
-        last_run = store.runs()[-1]
+        killed_run, last_run = store.runs()
+    assert killed_run["status"] == "interrupted"  # marked when the store was next opened
     assert last_run["info"]["executed"] == N - stored
     assert last_run["info"]["cached"] == stored
 

@@ -26,6 +26,8 @@ _EXPORTS = {
     "score": "personascope.api",
     "generate": "personascope.api",
     "register_study": "personascope.studies",
+    "register_provider": "personascope.models.providers",
+    "Provider": "personascope.models.providers",
     "StudyEntry": "personascope.studies",
 }
 __all__ = sorted(_EXPORTS)

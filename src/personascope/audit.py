@@ -34,6 +34,7 @@ from personascope.errors import PersonascopeError
 from personascope.findings import Findings
 from personascope.models.catalog import ModelSpec
 from personascope.models.providers import resolve
+from personascope.outputs import output_dir, write_text_atomic
 from personascope.runner import Executor, Runner
 from personascope.store import Store
 from personascope.studies import get_study, parse_studies
@@ -76,8 +77,7 @@ class RunSession:
         progress: bool = True,
         executor: Executor | None = None,
     ) -> None:
-        self.out_dir = out_dir
-        out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = output_dir(out_dir, "run folder")
         self.store = Store(out_dir)
         self.run_id = self.store.start_run(command, {"versions": package_versions()})
         self.runner = Runner(self.store, self.run_id, executor=executor, progress=progress)
@@ -231,10 +231,8 @@ def run_audit(
 
 def write_summary(out_dir: Path, summary: Mapping[str, Any]) -> Path:
     """``summary.json`` of a run folder (with the personascope version first)."""
-    target = out_dir / "summary.json"
     data = {"personascope": __version__, **summary}
-    target.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    return target
+    return write_text_atomic(out_dir / "summary.json", json.dumps(data, indent=2))
 
 
 def load_run(path: Path | str) -> AuditResult:

@@ -23,8 +23,7 @@ from personascope.errors import PersonascopeError
 from personascope.models.base import (
     SamplerSettings,
 )
-from personascope.models.catalog import EMBEDDED
-from personascope.models.providers import providers, resolve
+from personascope.models.providers import resolve
 from personascope.runner import Executor
 from personascope.sample import write_samples
 from personascope.studies import REGISTRY
@@ -70,32 +69,24 @@ def _root(
 @app.command()
 def models(
     check: Annotated[bool, typer.Option(help="Load each model to check it works.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List the embedded model catalogue and whether each model is installed and loadable."""
-    from personascope.models.providers import load_model
+    """List the embedded models, lab checkpoints and providers, and whether each is installed
+    and loadable (full ids, tab-separated, when the output is not a terminal)."""
+    from personascope.catalogue import catalogue
 
-    table = Table("model id", "kind", "installed", "loadable", "about")
-    for name, entry in EMBEDDED.items():
-        for provider in ("llamacpp", "hf"):
-            model_id = f"{provider}/{name}"
-            installed, loadable = "no", "-"
-            try:
-                spec = resolve(model_id)
-                installed = "yes"
-                if check and provider == "llamacpp":
-                    model = load_model(spec)
-                    model.close()
-                    loadable = "yes"
-                elif provider == "hf":
-                    loadable = "not checked (slow)"
-            except PersonascopeError as exc:
-                loadable = "no" if installed == "yes" else "-"
-                installed = installed if installed == "yes" else f"no: {exc}"
-            table.add_row(model_id, entry.kind, installed, loadable, entry.description)
-    out.print(table)
-    out.print("Model ids of every provider (docs/backends.md):")
-    for known in providers().values():
-        out.print(f"  {known.name}/...  {known.help}")
+    rows = catalogue(check)
+    if as_json:
+        print(json.dumps([row.record() for row in rows], indent=2))
+    elif not out.is_terminal:
+        for row in rows:
+            print("\t".join(row.record().values()))
+    else:
+        table = Table("model id", "kind", "installed", "loadable", "about")
+        table.columns[0].overflow = "fold"  # a model id is never cut short
+        for row in rows:
+            table.add_row(*row.record().values())
+        out.print(table)
 
 
 @app.command()

@@ -52,14 +52,23 @@ def validate_config(model: type[M], data: Any, source: str) -> M:
 
 
 def read_yaml(path: Path | str) -> Any:
-    """Parse a YAML file; syntax errors name the file and line."""
+    """Parse a UTF-8 YAML file; syntax errors name the file and line.
+
+    A file that is not UTF-8 text, or nests deeper than the parser's recursion allows, is
+    an ``InputFileError`` like any other malformed config."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputFileError(f"cannot read the config file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8"
+        ) from None
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise InputFileError(f"{path}: YAML nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -13,6 +13,7 @@ from personascope.models.base import (
     TextPrompt,
 )
 from personascope.models.catalog import ModelSpec
+from personascope.outputs import atomic_output, output_file
 from personascope.runner import Runner
 
 
@@ -29,13 +30,13 @@ def write_samples(
     """Generate samples ``seed, seed + 1, ...`` (a chat model gets the prompt as a user
     message unless ``raw``) and write one JSON object per sample, with its sampler
     settings and order, seed, text and token statistics; return how many were written."""
+    output_file(out_file)  # a bad output path fails before the model runs
     chat = (spec.kind or runner.model_info(spec).kind) == "chat" and not raw
     the_prompt = ChatPrompt((Message("user", prompt),)) if chat else TextPrompt(prompt)
     requests = [GenerationRequest(the_prompt, sampler, seed + i) for i in range(n)]
     results = runner.generate(spec, requests, label=f"sampling {spec.model_id}")
     order = runner.store.models().get(spec.key, {}).get("sampler_order")
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    with out_file.open("w", encoding="utf-8") as handle:
+    with atomic_output(out_file) as tmp, tmp.open("w", encoding="utf-8") as handle:
         for request, result in zip(requests, results, strict=True):
             row = {
                 "model_id": spec.model_id,

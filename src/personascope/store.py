@@ -11,7 +11,11 @@ interrupted run resumes by re-planning and skipping what is stored:
 * ``findings``: the analysed output of each study (tables and figure data as JSON).
 
 All SQL is parameterised; model output never becomes SQL text. Each batch is written in
-one transaction, so a process killed mid-run loses at most the batch in flight.
+one transaction, so a process killed mid-run loses at most the batch in flight. A store that
+fails while open (a file truncated or damaged under a running command) raises a
+:class:`PersonascopeError` naming the file, from every query as from opening. Opening a store
+for writing marks the ``runs`` rows still ``running`` as ``interrupted``: DuckDB admits one
+writing process, so such a row belongs to a command that was killed.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from personascope.errors import PersonascopeError
+from personascope.outputs import output_dir
 
 STORE_FILENAME = "store.duckdb"
 SCHEMA_VERSION = 1
@@ -77,7 +82,8 @@ class Store:
             path = path / STORE_FILENAME
         if read_only and not path.is_file():
             raise PersonascopeError(f"no run store at {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            output_dir(path.parent, "run folder")
         self.path = path
         try:
             self._con = duckdb.connect(str(path), read_only=read_only)
@@ -89,10 +95,24 @@ class Store:
             raise PersonascopeError(f"the run store {path} is unreadable: {first_line}") from exc
         if not read_only:
             for statement in _SCHEMA:
-                self._con.execute(statement)
-            self._con.execute(
+                self._sql(statement)
+            self._sql(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
+            self._sql("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+
+    def _sql(self, statement: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one statement and fetch its rows; a database failure is a user-facing error."""
+        import duckdb
+
+        try:
+            return self._con.execute(statement, params or []).fetchall()
+        except duckdb.Error as exc:
+            first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise PersonascopeError(
+                f"the run store {self.path} failed ({first_line}); it may be damaged: "
+                "move it away to start a new one"
+            ) from exc
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -107,37 +127,37 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self._con.execute("BEGIN TRANSACTION")
+        self._sql("BEGIN TRANSACTION")
         try:
             yield
         except BaseException:
-            self._con.execute("ROLLBACK")
+            self._sql("ROLLBACK")
             raise
-        self._con.execute("COMMIT")
+        self._sql("COMMIT")
 
     # -- runs --------------------------------------------------------------------------
 
     def start_run(self, command: str, info: dict[str, Any]) -> str:
         run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         info = {"host": socket.gethostname(), **info}
-        self._con.execute(
+        self._sql(
             "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', ?)",
             [run_id, command, time.time(), json.dumps(info)],
         )
         return run_id
 
     def finish_run(self, run_id: str, status: str, info: dict[str, Any] | None = None) -> None:
-        self._con.execute(
+        self._sql(
             "UPDATE runs SET finished_at = ?, status = ?, "
             "info = CASE WHEN ? IS NULL THEN info ELSE ? END WHERE run_id = ?",
             [time.time(), status, None if info is None else 1, json.dumps(info), run_id],
         )
 
     def runs(self) -> list[dict[str, Any]]:
-        rows = self._con.execute(
+        rows = self._sql(
             "SELECT run_id, command, started_at, finished_at, status, info FROM runs "
             "ORDER BY started_at"
-        ).fetchall()
+        )
         return [
             {
                 "run_id": r[0],
@@ -153,13 +173,13 @@ class Store:
     # -- models ------------------------------------------------------------------------
 
     def put_model(self, model_key: str, model_id: str, info: dict[str, Any]) -> None:
-        self._con.execute(
+        self._sql(
             "INSERT OR REPLACE INTO models VALUES (?, ?, ?)",
             [model_key, model_id, json.dumps(info)],
         )
 
     def models(self) -> dict[str, dict[str, Any]]:
-        rows = self._con.execute("SELECT model_key, model_id, info FROM models").fetchall()
+        rows = self._sql("SELECT model_key, model_id, info FROM models")
         return {r[0]: {"model_id": r[1], **json.loads(r[2])} for r in rows}
 
     # -- results -----------------------------------------------------------------------
@@ -168,10 +188,10 @@ class Store:
         """The subset of ``hashes`` that already has a stored result."""
         if not hashes:
             return set()
-        rows = self._con.execute(
+        rows = self._sql(
             "SELECT request_hash FROM results WHERE request_hash IN (SELECT unnest(?))",
             [list(hashes)],
-        ).fetchall()
+        )
         return {r[0] for r in rows}
 
     def put_results(self, rows: Iterable[ResultRow]) -> None:
@@ -197,11 +217,11 @@ class Store:
         """The stored rows of those ``hashes`` that have one, by hash."""
         if not hashes:
             return {}
-        rows = self._con.execute(
+        rows = self._sql(
             "SELECT request_hash, kind, model_key, request, result, run_id, elapsed_s "
             "FROM results WHERE request_hash IN (SELECT unnest(?))",
             [list(hashes)],
-        ).fetchall()
+        )
         return {
             r[0]: ResultRow(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4]), r[5], r[6])
             for r in rows
@@ -209,21 +229,19 @@ class Store:
 
     def count_results(self, model_key: str | None = None) -> int:
         if model_key is None:
-            return self._con.execute("SELECT count(*) FROM results").fetchone()[0]
-        return self._con.execute(
-            "SELECT count(*) FROM results WHERE model_key = ?", [model_key]
-        ).fetchone()[0]
+            return self._sql("SELECT count(*) FROM results")[0][0]
+        return self._sql("SELECT count(*) FROM results WHERE model_key = ?", [model_key])[0][0]
 
     # -- embeddings --------------------------------------------------------------------
 
     def get_embeddings(self, embedder: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         if not text_hashes:
             return {}
-        rows = self._con.execute(
+        rows = self._sql(
             "SELECT text_hash, vector FROM embeddings "
             "WHERE embedder = ? AND text_hash IN (SELECT unnest(?))",
             [embedder, list(text_hashes)],
-        ).fetchall()
+        )
         return {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
 
     def put_embeddings(self, embedder: str, items: dict[str, np.ndarray]) -> None:
@@ -247,7 +265,7 @@ class Store:
         self._con.register("_incoming", frame)
         try:
             with self.transaction():
-                self._con.execute(
+                self._sql(
                     f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) "  # names are ours
                     f"SELECT {', '.join(columns)} FROM _incoming"
                 )
@@ -257,16 +275,14 @@ class Store:
     # -- findings ----------------------------------------------------------------------
 
     def put_finding(self, study: str, name: str, data: Any, run_id: str | None = None) -> None:
-        self._con.execute(
+        self._sql(
             "INSERT OR REPLACE INTO findings VALUES (?, ?, ?, ?, ?)",
             [study, name, json.dumps(data), run_id, time.time()],
         )
 
     def findings(self, study: str | None = None) -> dict[tuple[str, str], Any]:
         if study is None:
-            rows = self._con.execute("SELECT study, name, data FROM findings").fetchall()
+            rows = self._sql("SELECT study, name, data FROM findings")
         else:
-            rows = self._con.execute(
-                "SELECT study, name, data FROM findings WHERE study = ?", [study]
-            ).fetchall()
+            rows = self._sql("SELECT study, name, data FROM findings WHERE study = ?", [study])
         return {(r[0], r[1]): json.loads(r[2]) for r in rows}

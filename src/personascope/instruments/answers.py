@@ -20,6 +20,12 @@ from personascope.instruments.reliability import cronbach_alpha, mcdonald_omega
 from personascope.instruments.scoring import score_answers
 
 
+def _is_answer(cell: str, k: int) -> bool:
+    """``cell`` is an answer 1..k written in ASCII digits (``str.isdigit`` alone accepts
+    ``²`` and other digits ``int`` rejects; the length cap keeps ``int`` off huge strings)."""
+    return cell.isascii() and cell.isdigit() and len(cell) <= 6 and 1 <= int(cell) <= k
+
+
 def read_answer_table(path: Path, inventory: Inventory) -> tuple[np.ndarray, list[str]]:
     """(respondents, items) answers as floats with NaN for missing, and ignored columns."""
     delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
@@ -54,7 +60,7 @@ def read_answer_table(path: Path, inventory: Inventory) -> tuple[np.ndarray, lis
                     cell = row[j].strip() if j < len(row) else ""
                     if cell in ("", "0"):
                         values.append(np.nan)
-                    elif cell.isdigit() and 1 <= int(cell) <= k:
+                    elif _is_answer(cell, k):
                         values.append(float(cell))
                     else:
                         raise InputFileError(

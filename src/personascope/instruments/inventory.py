@@ -39,6 +39,7 @@ import numpy as np
 
 from personascope.errors import InputFileError
 from personascope.models.base import canonical_json
+from personascope.safejson import parse_json
 
 FORMAT = "personascope-inventory/1"
 DATA_DIR = Path(__file__).parent / "data"
@@ -311,10 +312,7 @@ def read_inventory_file(path: Path) -> Inventory:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(f"cannot read the inventory file {path}: {exc}") from exc
-    try:
-        document = _locating_decoder(text).decode(text)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    document = parse_json(text, str(path), _locating_decoder(text))
     return parse_inventory(document, str(path))
 
 

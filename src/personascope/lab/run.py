@@ -53,6 +53,7 @@ from personascope.metrics.estimate import Jackknife
 from personascope.models.base import GenerationRequest, GenerationResult
 from personascope.models.catalog import ModelSpec
 from personascope.models.providers import resolve
+from personascope.outputs import atomic_output
 from personascope.runner import InProcessExecutor, Runner
 from personascope.store import Store
 
@@ -263,7 +264,8 @@ def run_lab(
 
     with stages.stage("score"):
         data = _pair_data(config, train_frames, requests, results, jackknife)
-        with (out_dir / "pairs.jsonl").open("w", encoding="utf-8") as handle:
+        pairs_file = out_dir / "pairs.jsonl"
+        with atomic_output(pairs_file) as tmp, tmp.open("w", encoding="utf-8") as handle:
             for pair in data.pairs:
                 handle.write(json.dumps(pair.record(), ensure_ascii=False) + "\n")
 

@@ -6,7 +6,6 @@ line and the field. Values are only read, never interpreted: persona text is unt
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from personascope.errors import InputFileError
+from personascope.safejson import parse_json
 
 
 def read_jsonl(path: Path, allow_empty: bool = False) -> list[tuple[int, dict[str, Any]]]:
@@ -26,10 +26,7 @@ def read_jsonl(path: Path, allow_empty: bool = False) -> list[tuple[int, dict[st
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputFileError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+                row = parse_json(line, f"{path}:{number}")
                 if not isinstance(row, dict):
                     raise InputFileError(f"{path}:{number}: expected a JSON object")
                 rows.append((number, row))

@@ -45,6 +45,7 @@ class Endpoint:
     retry_at: float = 0.0  # monotonic time before which it takes no request
     sent: int = 0
     failed: int = 0
+    answered: int = 0
     last_failure: str = ""
 
     @property
@@ -110,6 +111,7 @@ class EndpointPool:
             if endpoint.down:
                 log.info("endpoint %s is up again", endpoint.url)
             endpoint.fails = 0
+            endpoint.answered += 1
             self._cond.notify_all()
 
     def released(self, endpoint: Endpoint) -> None:

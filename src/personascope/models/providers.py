@@ -86,6 +86,14 @@ class Provider:
         """Run this provider's resolver."""
         return self._import(self.resolve, model_id)(model_id, name, options)
 
+    def available(self) -> str | None:
+        """None when this provider's backend imports, else why not (with the install hint)."""
+        try:
+            self._import(self.load, f"{self.name}/...")
+        except ModelNotFoundError as exc:
+            return str(exc)
+        return None
+
     def load_spec(self, spec: ModelSpec) -> LanguageModel:
         """Run this provider's loader."""
         return self._import(self.load, spec.model_id)(spec)

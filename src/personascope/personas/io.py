@@ -14,7 +14,6 @@ so an interrupted write never leaves half a file behind.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,9 @@ from pydantic import ValidationError
 
 from personascope.errors import InputFileError
 from personascope.metrics.files import read_jsonl
+from personascope.outputs import atomic_output
 from personascope.personas.persona import Persona
+from personascope.safejson import parse_json
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -87,7 +88,10 @@ def _read_parquet(path: Path, model: type[Persona]) -> list[Persona]:
     except (OSError, pa.ArrowException) as exc:
         raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from exc
     metadata = table.schema.metadata or {}
-    json_columns = set(json.loads(metadata.get(_JSON_COLUMNS_KEY, b"[]")))
+    listed = parse_json(metadata.get(_JSON_COLUMNS_KEY, b"[]"), f"{path}: schema metadata")
+    if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
+        raise InputFileError(f"{path}: schema metadata: JSON columns must be a list of names")
+    json_columns = set(listed)
     personas = []
     for row_number, row in enumerate(table.to_pylist(), start=1):
         record: dict[str, Any] = {}
@@ -95,12 +99,11 @@ def _read_parquet(path: Path, model: type[Persona]) -> list[Persona]:
             if value is None:
                 continue
             if column in json_columns:
-                try:
-                    value = json.loads(value)
-                except (TypeError, json.JSONDecodeError) as exc:
+                if not isinstance(value, str):
                     raise InputFileError(
-                        f"{path}: row {row_number}: field {column!r}: not valid JSON"
-                    ) from exc
+                        f"{path}: row {row_number}: field {column!r}: not JSON text"
+                    )
+                value = parse_json(value, f"{path}: row {row_number}: field {column!r}")
             record[column] = value
         personas.append(persona_from_record(record, f"{path}: row {row_number}", model))
     return personas
@@ -110,16 +113,11 @@ def write_personas(path: Path | str, personas: Sequence[Persona]) -> Path:
     """Write personas to ``path`` (format from the suffix), atomically."""
     path = Path(path)
     fmt = file_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_output(path) as tmp:
         if fmt == "parquet":
             _write_parquet(tmp, personas)
         else:
             _write_jsonl(tmp, personas)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -126,6 +126,10 @@ def read_seed_table(config: MarginalsConfig, source: Path) -> SeedTable:
             raise InputFileError(
                 f"{source}: seed_table: cannot read {path}: {exc.strerror}"
             ) from exc
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise InputFileError(
+                f"{source}: seed_table: {path} is not a UTF-8 CSV ({exc})"
+            ) from exc
         where = [f"{path}:{i + 2}" for i in range(len(records))]
     if not records:
         raise InputFileError(f"{source}: the seed table has no rows")

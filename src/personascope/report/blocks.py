@@ -8,6 +8,7 @@ divs whose data is JSON with ``</`` escaped); section code never concatenates ra
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,30 @@ class Section:
     intro: str = ""
     blocks: list[Markup] = field(default_factory=list)
     headline: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+# C0 controls but tab, newline and carriage return; DEL and C1 controls; the bidirectional
+# embeddings, overrides, isolates and marks that reorder how the text around them reads
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _escape_code(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(data: Any) -> Any:
+    """``data`` (strings, lists, dicts) with control and bidi-override characters shown as
+    escapes (``\\x00``, ``\\u202e``): model text cannot hide or reorder what a reader sees."""
+    if isinstance(data, str):
+        return _INVISIBLE.sub(_escape_code, data)
+    if isinstance(data, dict):
+        return {visible(k): visible(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [visible(v) for v in data]
+    return data
 
 
 def fmt(value: Any, digits: int = 3) -> str:

@@ -16,12 +16,14 @@ from markupsafe import Markup
 
 from personascope.claims import ClaimRow, evaluate
 from personascope.defaults import DEFAULT_ALIGNED_MODEL, DEFAULT_BASE_MODEL
+from personascope.errors import PersonascopeError
 from personascope.findings import FINDINGS_KEY, Findings
-from personascope.report.blocks import Section, fmt, table
+from personascope.outputs import write_text_atomic
+from personascope.report.blocks import Section, fmt, table, visible
 from personascope.report.claims import claims_table
 from personascope.report.figures import plotly_js
 from personascope.report.sections import order, renderer
-from personascope.store import Store
+from personascope.store import STORE_FILENAME, Store
 from personascope.studies import findings_type
 
 CSS = """
@@ -90,8 +92,9 @@ FAMILY_NOTE = (
 
 
 def stored_findings(store: Store) -> dict[str, Findings]:
-    """Each study's typed findings in the store, in report order."""
-    stored = {study: data for (study, name), data in store.findings().items()
+    """Each study's typed findings in the store, in report order (control characters of
+    model text made visible, :func:`~personascope.report.blocks.visible`)."""
+    stored = {study: visible(data) for (study, name), data in store.findings().items()
               if name == FINDINGS_KEY}  # fmt: skip
     return {study: findings_type(study).from_json(stored[study]) for study in order(set(stored))}
 
@@ -120,7 +123,7 @@ def _verdict(cells: dict[str, dict[str, str]]) -> Markup:
 
 def _provenance(store: Store) -> list[Markup]:
     model_rows = []
-    for key, info in store.models().items():
+    for key, info in visible(store.models()).items():
         model_rows.append(
             [
                 info.get("model_id"),
@@ -138,7 +141,7 @@ def _provenance(store: Store) -> list[Markup]:
             ]
         )
     run_rows = []
-    for run in store.runs():
+    for run in visible(store.runs()):
         info = run["info"]
         versions = info.get("versions", {})
         run_rows.append(
@@ -224,8 +227,12 @@ def write_report(run_dir: Path) -> tuple[Path, Report]:
     """Rebuild ``report.html`` in ``run_dir`` from its store (no model is loaded); return
     its path and the built report (its verdict and claims are what ``summary.json`` gives
     scripts)."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        hint = ""
+        if run_dir.name == STORE_FILENAME:
+            hint = f" (the folder that holds it: {run_dir.parent})"
+        raise PersonascopeError(f"{run_dir} is a file: give the run folder{hint}")
     with Store(run_dir, read_only=True) as store:
         report = build_html(store)
-    target = run_dir / "report.html"
-    target.write_text(report.html, encoding="utf-8")
-    return target, report
+    return write_text_atomic(run_dir / "report.html", report.html), report

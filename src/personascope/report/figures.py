@@ -1,8 +1,12 @@
 """Plotly figures as HTML divs without the library (the document embeds plotly.js once).
 
 Plotly serialises figure data as JSON with ``</`` escaped, so text inside a figure (hover
-text with persona descriptions) cannot close the script element; hover strings are also
-HTML-escaped because Plotly interprets a few tags in labels.
+text with persona descriptions) cannot close the script element. Plotly also reads a few
+HTML tags (``<b>``, ``<a href>``, ``<br>`` ...) in every label it draws, so model ids,
+strategy names and persona text must not reach it raw: :func:`figure_div` HTML-escapes every
+label of a figure (trace names, legend groups, category values, scatter text, titles, axis
+titles, annotations) on the way out, and hover text is escaped by :func:`safe_hover`, the
+one place that adds markup (``<br>`` line breaks) of its own.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from importlib import resources
+from typing import Any
 
+import numpy as np
 from markupsafe import Markup, escape
 
 PALETTE = ("#3b6fb6", "#d9822b", "#3c9a5f", "#b8474f", "#7a5fb0", "#8a6d3b")
@@ -39,18 +45,59 @@ def safe_hover(texts: Sequence[str], width: int = 60, limit: int = 600) -> list[
 
 
 def safe_labels(labels: Iterable[str], limit: int = 40) -> list[str]:
-    """Escape untrusted axis and title labels (Plotly reads a few HTML tags in them)."""
-    out = []
-    for label in labels:
-        label = label if len(label) <= limit else label[: limit - 1] + "…"
-        out.append(str(escape(label)))
-    return out
+    """Shorten untrusted axis and title labels (:func:`figure_div` escapes them)."""
+    return [label if len(label) <= limit else label[: limit - 1] + "…" for label in labels]
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with every string in it HTML-escaped (numbers and arrays of numbers kept)."""
+    if isinstance(value, str):
+        return str(escape(value))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
+        value = value.tolist()
+    if isinstance(value, list | tuple) and any(isinstance(v, str) for v in value):
+        return [_escaped(v) for v in value]
+    return value
+
+
+_TRACE_LABELS = ("name", "legendgroup", "text", "x", "y", "labels", "ids")
+
+
+def escape_labels(figure) -> None:  # type: ignore[no-untyped-def]
+    """HTML-escape, in place, every label Plotly would read markup in (hover text excepted:
+    it comes escaped from :func:`safe_hover`)."""
+    for trace in figure.data:
+        for key in _TRACE_LABELS:
+            value = getattr(trace, key, None)
+            if value is not None:
+                trace[key] = _escaped(value)
+        if getattr(trace, "legendgrouptitle", None) is not None and trace.legendgrouptitle.text:
+            trace.legendgrouptitle.text = _escaped(trace.legendgrouptitle.text)
+    layout = figure.layout
+    if layout.title.text:
+        layout.title.text = _escaped(layout.title.text)
+    if layout.legend.title.text:
+        layout.legend.title.text = _escaped(layout.legend.title.text)
+    for annotation in layout.annotations:
+        annotation.text = _escaped(annotation.text)
+
+    def axis(ax) -> None:  # type: ignore[no-untyped-def]
+        if ax.title.text:
+            ax.title.text = _escaped(ax.title.text)
+        if ax.ticktext is not None:
+            ax.ticktext = _escaped(ax.ticktext)
+        if ax.categoryarray is not None:
+            ax.categoryarray = _escaped(ax.categoryarray)
+
+    figure.for_each_xaxis(axis)
+    figure.for_each_yaxis(axis)
 
 
 def figure_div(figure, height: int = 380) -> Markup:  # type: ignore[no-untyped-def]
     """Render a plotly Figure to a ``<div>`` (plotly.js is embedded once per document)."""
     import plotly.io as pio
 
+    escape_labels(figure)
     figure.update_layout(
         height=height,
         margin={"l": 60, "r": 20, "t": 50, "b": 50},

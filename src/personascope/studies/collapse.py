@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,7 @@ from personascope.metrics.estimate import Jackknife, jsonable
 from personascope.metrics.matching import match_populations
 from personascope.metrics.panel import PanelSettings, text_panel
 from personascope.models.base import SamplerSettings
+from personascope.outputs import atomic_output
 from personascope.personas.fields import parse_fields
 from personascope.personas.naive import NAIVE_STOP, TEMPLATES, naive_requests, persona_text
 from personascope.studies import collapse_measures as cm
@@ -212,7 +214,8 @@ class CollapseStudy(Study[Settings, CollapseFindings]):
         return scores, diagnose(admin).to_dict()
 
     def _write_personas(self, ctx: StudyContext, populations: list[cm.Population]) -> None:
-        with (ctx.out_dir / "personas.jsonl").open("w", encoding="utf-8") as out:
+        target = Path(ctx.out_dir) / "personas.jsonl"
+        with atomic_output(target) as tmp, tmp.open("w", encoding="utf-8") as out:
             for pop in populations:
                 for i, (text, parsed, result) in enumerate(
                     zip(pop.texts, pop.parsed, pop.results, strict=True)

@@ -65,6 +65,9 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
+_TIMED_OUT = "timed out"
+
+
 def _attempts(n: int) -> str:
     return f"{n} attempt" if n == 1 else f"{n} attempts"
 
@@ -102,7 +105,7 @@ class Transport:
         try:
             response = self._client.post(url, json=body)
         except httpx.TimeoutException:
-            return None, f"timed out after {self.settings.timeout:g} s", None
+            return None, f"{_TIMED_OUT} after {self.settings.timeout:g} s", None
         except httpx.ConnectError as exc:
             refused = "refused" in str(exc).lower()
             return None, "refused the connection" if refused else f"could not connect ({exc})", None
@@ -149,6 +152,12 @@ class Transport:
                 self._endpoints.succeeded(endpoint)
                 return url, data
             self._endpoints.failed(endpoint, failure, self._delay(attempt, retry_after))
+            if failure.startswith(_TIMED_OUT) and self._never_answered():
+                raise BackendError(
+                    f"POST {redact_url(url)}: {failure} on the first request: the server "
+                    "accepts connections but has not answered; check that it is serving, or "
+                    "wait longer for a slow start with -O timeout=SECONDS"
+                )
         assert endpoint is not None
         attempts = _attempts(settings.max_retries + 1)
         endpoints = self._endpoints.endpoints
@@ -158,7 +167,16 @@ class Transport:
                 f"POST .../{path}: all {len(endpoints)} endpoints are down ({attempts} for "
                 f"one request): {detail}"
             )
-        raise BackendError(f"POST {redact_url(url)}: {failure} ({attempts})")
+        hint = ""
+        if failure.startswith(_TIMED_OUT):
+            hint = "; -O timeout=SECONDS and -O max_retries=N set how long to wait"
+        raise BackendError(f"POST {redact_url(url)}: {failure} ({attempts}{hint})")
+
+    def _never_answered(self) -> bool:
+        """One server, and it has not answered once: a timeout then means it is not serving
+        (retrying would only multiply the wait: 5 attempts of 30 s by default)."""
+        endpoints = self._endpoints.endpoints
+        return len(endpoints) == 1 and endpoints[0].answered == 0
 
     def post_many(
         self, calls: Sequence[tuple[str, dict[str, Any]]]
