@@ -104,9 +104,7 @@ def cpu_used(before: dict[tuple[int, float], float]) -> tuple[float, float]:
     return total, after[mine] - before[mine]
 
 
-def timed_run(
-    spec: ModelSpec, plan: tuple[list, list], executor: Executor
-) -> tuple[float, list]:
+def timed_run(spec: ModelSpec, plan: tuple[list, list], executor: Executor) -> tuple[float, list]:
     """Seconds to run the plan (self-descriptions, then items) and its results in order."""
     descriptions, items = plan
     with tempfile.TemporaryDirectory() as folder, Store(folder) as store:

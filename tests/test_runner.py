@@ -98,9 +98,7 @@ def choices(n: int) -> list[ChoiceRequest]:
         ("kind", "test/faulty returned generate results for a batch of choice requests"),
     ],
 )
-def test_a_backend_that_misanswers_a_batch_is_an_error_and_stores_nothing(
-    tmp_path, fault, message
-):
+def test_a_backend_that_misanswers_a_batch_is_an_error_and_stores_nothing(tmp_path, fault, message):
     with Store(tmp_path) as store:
         runner = Runner(store, "r", executor=FaultyExecutor(fault), progress=False)
         with pytest.raises(BackendError) as caught:
