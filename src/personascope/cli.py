@@ -483,6 +483,7 @@ def diversity(
         diversity_report,
     )
     from personascope.metrics.tables import report_tables
+    from personascope.metrics.trait_reach import human_baseline
 
     settings = PanelSettings(
         tokenization=tokenization,
@@ -501,6 +502,7 @@ def diversity(
             vectors,
             list(norms.domains),
             f"human IPIP-50 norms ({norms.n} respondents): a sample of {HUMAN_REFERENCE_N}",
+            human_baseline(norms, vectors, seed),
         )
     store = Store(run_dir) if semantic else None
     try:

@@ -28,6 +28,7 @@ REFERENCE_LIMIT = 5000
 ENERGY_LIMIT = 1000
 PERMUTATIONS = 199
 MAX_CELLS = 20
+LOGDET_RTOL = 1e-9  # relative eigenvalue tolerance of a singular covariance
 _BLOCK_ENTRIES = 1 << 23  # distance-matrix entries computed at once (64 MiB of float64)
 
 
@@ -282,8 +283,15 @@ def variance_ratio(
 
 
 def _logdet(covariance: np.ndarray) -> float:
-    sign, value = np.linalg.slogdet(covariance)
-    return float(value) if sign > 0 else -math.inf
+    """log det of a covariance matrix from its eigenvalues; -inf when it is singular, i.e.
+    when its smallest eigenvalue is at most ``LOGDET_RTOL`` times its largest (a
+    degenerate population's zero eigenvalues come out as rounding noise, about 1e-15,
+    not as 0)."""
+    with threadpool_limits(1):  # see semantic.eigenvalues
+        eig = np.linalg.eigvalsh(covariance)
+    if eig[-1] <= 0 or eig[0] <= LOGDET_RTOL * eig[-1]:
+        return -math.inf
+    return float(np.sum(np.log(eig)))
 
 
 def logdet_ratio(

@@ -43,7 +43,8 @@ from personascope.instruments.validity import diagnose
 from personascope.metrics.embedding import Embedder
 from personascope.metrics.estimate import Jackknife, jsonable
 from personascope.metrics.matching import match_populations
-from personascope.metrics.panel import PanelSettings, text_panel
+from personascope.metrics.panel import HUMAN_REFERENCE_N, PanelSettings, reach_section, text_panel
+from personascope.metrics.trait_reach import human_baseline
 from personascope.models.base import GenerationResult, SamplerSettings
 from personascope.personas.fields import parse_fields
 from personascope.personas.naive import NAIVE_STOP, TEMPLATES, naive_requests, persona_text
@@ -81,6 +82,8 @@ class CollapseStudy:
         norms = load_norms(SELF_REPORT_INVENTORY)
         if norms is None:
             raise PersonascopeError(f"no human norms ship for {SELF_REPORT_INVENTORY}")
+        reference = sample_reference(HUMAN_REFERENCE_N, ctx.seed, SELF_REPORT_INVENTORY)
+        baseline = human_baseline(norms, reference, ctx.seed) if k >= 2 else None
         anchors = load_anchors(embedder)
         anchor_check = anchor_validity(anchors)
         panel_settings = PanelSettings(jackknife=jackknife)
@@ -97,8 +100,9 @@ class CollapseStudy:
                 pop.first_names(),
                 pop.ages(),
                 pop.genders(),
+                pop.occupations(),
                 self_report if valid_traits else None,
-                norms.sd if valid_traits else None,
+                baseline if valid_traits else None,
             )
             panel = text_panel(pop.texts, settings=panel_settings, embeddings=vectors)
             models[pop.model_id] = {
@@ -109,7 +113,7 @@ class CollapseStudy:
                 "names": cm.name_summary(pop.first_names(), jackknife),
                 "ages": cm.age_summary(pop.ages(), jackknife),
                 "genders": cm.gender_summary(pop.genders(), jackknife),
-                "occupations": cm.categorical_summary(pop.occupations(), jackknife, "occupation"),
+                "occupations": cm.occupation_summary(pop.occupations(), jackknife),
                 "adjectives": cm.adjective_summary(pop.adjectives(), jackknife),
                 "generation": cm.generation_summary(pop.results, jackknife),
                 "text": panel,
@@ -124,6 +128,7 @@ class CollapseStudy:
                     if k >= 2
                     else None,
                     "used_in_index": valid_traits,
+                    **(reach_section(self_report[:k], baseline, jackknife) if baseline else {}),
                 },
                 "lexicon_traits": cm.text_trait_summary(
                     lexicon, lexicon_validity(lexicon), "Goldberg (1992) marker lexicon"
