@@ -5,7 +5,8 @@ sexes; :func:`personascope.reference.population.genders`); ``non-binary`` and ``
 are genders the reference does not record. A value is read (:func:`normalize_gender`) by
 lower-casing it, dropping anything in parentheses, keeping the part before the first
 ``,``, ``;`` or ``/``, turning every character that is not a letter, space or hyphen into
-a space, and looking the result up in ``VOCABULARY``; anything else ("mowerboy",
+a space, and looking up in ``VOCABULARY`` the whole result, then its first two words, then
+its first word ("woman who loves hiking" is female); anything else ("mowerboy",
 "occupation") is unreadable: counted, kept raw in the findings, left out of reach.
 """
 
@@ -37,5 +38,8 @@ _OTHER = re.compile(r"[^a-z\- ]+")
 def normalize_gender(value: str) -> str | None:
     """``female``, ``male``, ``non-binary``, ``other``, or None when unreadable."""
     text = _SEPARATORS.split(_PARENTHESES.sub(" ", value.lower()))[0]
-    text = " ".join(_OTHER.sub(" ", text).split())
-    return _LOOKUP.get(text)
+    words = _OTHER.sub(" ", text).split()
+    for key in (" ".join(words), " ".join(words[:2]), " ".join(words[:1])):
+        if key in _LOOKUP:
+            return _LOOKUP[key]
+    return None
