@@ -10,11 +10,12 @@ cover nearly all of it. So it is read against a baseline at the same n:
             (b = 1..D, independent of the reference sample R),
     reach = C(G) / B(n),
 
-with C(X) = (1/m) sum_j 1[ min_{x in X} |r_j - x| <= r_j* ] and r_j* the distance from
-r_j to its k-th nearest other point of R. Reach is 1 for a population as varied as real
-people and falls toward k'/n for n personas that are copies of k' distinct ones: unlike
-per-dimension spread (SD or variance ratios, or a log-determinant), which one wide axis
-can inflate, a copy covers no new region however far from the others it lies.
+with C(X) = (1/m) sum_j 1[ min_{x in X} |r_j - x| <= r_j* ] (ties up to rounding count
+as covered) and r_j* the distance from r_j to its k-th nearest other point of R. Reach is
+1 for a population as varied as real people, and about B(c) / B(n) (roughly c / n) for n
+personas that are copies of c distinct ones: unlike per-dimension spread (SD or variance
+ratios, or a log-determinant), which one wide axis can inflate, a copy covers no new
+region however far from the others it lies.
 """
 
 from __future__ import annotations
@@ -24,9 +25,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from personascope.errors import MetricInputError
-from personascope.metrics.coverage import COVERAGE_K, _kth_neighbour_distance, distances
+from personascope.metrics.coverage import (
+    COVERAGE_K,
+    TIE_ATOL,
+    TIE_RTOL,
+    _kth_neighbour_distance,
+)
 from personascope.metrics.estimate import Estimate, Jackknife
 
 if TYPE_CHECKING:
@@ -77,8 +84,8 @@ class CoverageBaseline:
             raise MetricInputError(
                 f"expected (n, {self.reference.shape[1]}) trait vectors, got shape {x.shape}"
             )
-        nearest = distances(self.reference, x, "euclidean").min(axis=1)
-        return float(np.mean(nearest <= self.radii))
+        nearest = cKDTree(x).query(self.reference, k=1)[0]  # exact Euclidean nearest
+        return float(np.mean(nearest <= self.radii * (1 + TIE_RTOL) + TIE_ATOL))
 
     def values(self, n: int) -> np.ndarray:
         """C(H_b) for the D baseline draws of n people."""

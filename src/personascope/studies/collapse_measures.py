@@ -275,14 +275,15 @@ def index_components(
     Every count-based reach sees copies: n personas that are copies of k distinct ones
     reach no more than k distinct values or k points' coverage.
     """
-    n = len(names)
-    columns = {
-        "first names": (np.asarray(names, dtype=object), ref.first_names().probs),
-        "ages": (np.asarray(ages, dtype=object), ref.ages().probs),
-        "occupations": (
-            np.asarray(occupation_groups(occupations) if occupations else [None] * n, dtype=object),
-            soc.employment().probs,
-        ),
+    stated = {
+        "first names": (names, ref.first_names),
+        "ages": (ages, ref.ages),
+        "occupations": (occupation_groups(occupations), soc.employment),
+    }
+    columns = {  # a reference is loaded only for an attribute that can be measured
+        name: (np.asarray(values, dtype=object), reference().probs)
+        for name, (values, reference) in stated.items()
+        if len(_present(values)) >= MIN_VALUES
     }
     read_genders = np.asarray(
         [normalize_gender(g) if g is not None else None for g in genders], dtype=object
