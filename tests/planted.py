@@ -157,3 +157,38 @@ def planted_runner(tmp: Path, model: PlantedModel) -> tuple[Runner, Store, Model
         model.info.model_id, "fake", model.info.model_id, model.info.kind, key="fake@planted"
     )
     return runner, store, spec
+
+
+class PlantedWriter:
+    """A fake model that writes persona profiles: the request with seed s gets
+    ``profiles[s % len(profiles)]`` (name, age, gender, occupation) as labelled fields."""
+
+    def __init__(self, profiles: list[tuple[str, int, str, str]], kind: ModelKind = "chat"):
+        self.profiles = profiles
+        self.info = ModelInfo(
+            model_id=f"fake/writer-{kind}",
+            kind=kind,
+            file_sha256=None,
+            revision="planted",
+            backend="fake",
+            backend_version="0",
+            sampler_order=(),
+        )
+
+    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        out = []
+        for request in requests:
+            name, age, gender, occupation = self.profiles[request.seed % len(self.profiles)]
+            text = (
+                f" {name}\nAge: {age}\nGender: {gender}\nOccupation: {occupation}\n"
+                f"Personality: kind, curious, calm\nDescription: {name} works as a "
+                f"{occupation} and likes long walks."
+            )
+            out.append(GenerationResult(text, (1, 2, 3), (-1.0, -2.0, -3.0), "stop", 0, (0.5,)))
+        return out
+
+    def score_choices(self, requests: list[ChoiceRequest]) -> list[ChoiceResult]:
+        raise AssertionError("the planted writer is only asked for personas")
+
+    def close(self) -> None:
+        pass
