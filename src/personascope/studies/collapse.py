@@ -4,7 +4,8 @@ For each model: N naive personas (every model is asked for the same fields: name
 gender, occupation, three personality adjectives, a description), then
 
 1. attribute-level diversity — first names, ages, genders, occupations, adjectives —
-   against reference populations (US SSA names, ages and sexes) at the same n;
+   against reference populations (US SSA names, ages and sexes; BLS OEWS employment by
+   SOC major group) at the same n;
 2. text diversity (lexical, syntactic, semantic), per model and at matched n and length
    across models;
 3. how much of the population one mode takes (largest near-duplicate cluster, top name,
