@@ -129,7 +129,11 @@ class CollapseStudy:
                     if k >= 2
                     else None,
                     "used_in_index": valid_traits,
-                    **(reach_section(self_report[:k], baseline, jackknife) if baseline else {}),
+                    **(
+                        reach_section(cm.answered(self_report), baseline, jackknife)
+                        if baseline is not None and len(cm.answered(self_report)) >= 2
+                        else {}
+                    ),
                 },
                 "lexicon_traits": cm.text_trait_summary(
                     lexicon, lexicon_validity(lexicon), "Goldberg (1992) marker lexicon"

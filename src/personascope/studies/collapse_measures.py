@@ -252,6 +252,12 @@ def text_trait_summary(
     return {"method": method, "domains": per_domain}
 
 
+def answered(traits: np.ndarray) -> np.ndarray:
+    """The rows of a personas x domains score array with every domain scored (personas
+    not asked, or without a readable answer, are NaN)."""
+    return traits[np.all(np.isfinite(traits), axis=1)]
+
+
 def index_components(
     names: Sequence[str | None],
     ages: Sequence[int | None],
@@ -301,8 +307,7 @@ def index_components(
             counts = Counter(kept_genders).values()
             out["genders"] = attr.shannon_entropy(list(counts)) / gender_entropy
         if traits is not None and trait_baseline is not None:
-            rows = traits[keep]
-            rows = rows[np.all(np.isfinite(rows), axis=1)]  # personas not asked are NaN
+            rows = answered(traits[keep])
             if len(rows) >= MIN_VALUES:
                 out["self-report traits"] = trait_baseline.reach(rows)
         return out
