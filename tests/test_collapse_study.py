@@ -3,7 +3,8 @@
 Every expected value is recomputed here from the formulas of docs/collapse.md and the
 reference data (SSA names and ages, the OEWS table read directly from its JSON file):
 
-    reach (names, ages, occupation groups) = distinct / sum_v (1 - (1 - p_v)^n)
+    reach (names, occupation groups) = distinct / sum_v (1 - (1 - p_v)^n)
+    reach (ages) = adult mass within 2 years of a stated age / its expectation at n
     reach (genders) = H(readable genders) / H(reference sexes)
     index = 1 - exp(mean_a log min(1, reach_a))
 """
@@ -37,6 +38,16 @@ def _expected_distinct(probs, n: int) -> float:
 def _entropy(counts) -> float:
     total = sum(counts)
     return -sum(c / total * math.log2(c / total) for c in counts if c)
+
+
+def _age_reach(ages, window: int = 2) -> float:
+    """Adult mass within 2 years of a stated age / its expectation for n random adults:
+    sum_a p_a 1[covered] / sum_a p_a (1 - (1 - q_a)^n), q_a = mass within 2 years of a."""
+    reference = dict(zip(ref.ages().values, ref.ages().probs, strict=True))
+    covered = sum(p for a, p in reference.items() if any(abs(a - g) <= window for g in ages))
+    near = {a: sum(p for b, p in reference.items() if abs(a - b) <= window) for a in reference}
+    expected = sum(p * (1 - (1 - near[a]) ** len(ages)) for a, p in reference.items())
+    return covered / expected
 
 
 def _oews_probs() -> list[float]:
@@ -128,19 +139,25 @@ def test_index_components_by_formula():
     assert components == pytest.approx(
         {
             "first names": 2 / _expected_distinct(ref.first_names().probs, 10),
-            "ages": 2 / _expected_distinct(ref.ages().probs, 10),
+            "ages": _age_reach(ages),
             "genders": _entropy([5, 4]) / h_ref,
             "occupations": 2 / _expected_distinct(_oews_probs(), 8),
         }
     )
 
 
-def test_copies_cannot_raise_the_age_reach():
-    # five wide-apart ages copied 12 times: SD near the population's, but 5 distinct values
+def test_copies_and_narrow_ages_cannot_raise_the_age_reach():
+    # five wide-apart ages copied 12 times: an SD near the population's, 5 windows covered
     ages = [20, 35, 50, 65, 80] * 12
     reach = cm.index_components([None] * 60, ages, [None] * 60)(np.ones(60, bool))["ages"]
-    assert reach == pytest.approx(5 / _expected_distinct(ref.ages().probs, 60))
-    assert reach < 0.15
+    assert reach == pytest.approx(_age_reach(ages))
+    assert reach < 0.4
+    # seven distinct ages between 22 and 34 (the aligned model's, quick audit): distinct,
+    # but narrow
+    narrow = [30, 25, 28, 22, 23, 26, 34]
+    reach = cm.index_components([None] * 7, narrow, [None] * 7)(np.ones(7, bool))["ages"]
+    assert reach == pytest.approx(_age_reach(narrow))
+    assert reach < 0.8
 
 
 VARIED = [
@@ -200,7 +217,7 @@ def test_collapse_study_reaches_and_index_equal_the_formulas(tmp_path, profiles)
     h_ref = _entropy(list(ref.genders().as_dict().values()))
     expected = {
         "first names": len(set(first)) / _expected_distinct(ref.first_names().probs, n),
-        "ages": len(set(ages)) / _expected_distinct(ref.ages().probs, n),
+        "ages": _age_reach(ages),
         "genders": _entropy(list(genders.values())) / h_ref,
         "occupations": len(set(groups)) / _expected_distinct(_oews_probs(), len(groups)),
     }

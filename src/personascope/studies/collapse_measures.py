@@ -27,6 +27,7 @@ from personascope.reference.genders import normalize_gender
 
 MIN_VALUES = 5  # fewer parsed values than this: the attribute is reported as not measurable
 AGE_RANGE = (0, 120)
+AGE_WINDOW = 2  # an age covers the adults within 2 years of it (a 5-year band)
 _FIRST_NAME = re.compile(r"[a-z][a-z'-]*")
 
 
@@ -120,7 +121,9 @@ def age_summary(ages: Sequence[int | None], jackknife: Jackknife) -> dict[str, A
         "mean": _est(spread["mean"]),
         "sd": _est(spread["sd"]),
         "sd_ratio": _est(attr.sd_ratio(present, ref_sd, jackknife, "age")),
-        "reach": _est(attr.distinct_ratio(present, reference.probs, jackknife, "age")),
+        "reach": _est(
+            attr.coverage_ratio(present, values, reference.probs, AGE_WINDOW, jackknife, "age")
+        ),
         "reference": {"mean": ref_mean, "sd": ref_sd, "source": reference.source},
         "reference_density": _binned_density(values, reference.probs, width=5),
     }
@@ -269,8 +272,10 @@ def index_components(
     """A function of a persona mask giving the reach of each measurable attribute (see
     docs/collapse.md and :func:`personascope.metrics.attributes.collapse_index`):
 
-    * first names, ages, occupations (SOC major groups): distinct values / E[distinct
-      values in n draws from the reference distribution];
+    * first names, occupations (SOC major groups): distinct values / E[distinct values in
+      n draws from the reference distribution];
+    * ages: adult mass within ``AGE_WINDOW`` years of a stated age / its expectation for
+      n random adults (:func:`personascope.metrics.attributes.coverage_ratio`);
     * genders (read onto the vocabulary, unreadable ones left out): entropy / reference
       entropy;
     * self-report traits: coverage of the human reference / coverage n people reach
@@ -278,12 +283,11 @@ def index_components(
       for personas not asked) with ``trait_baseline``, passed only when the self-report
       measurement is valid.
 
-    Every count-based reach sees copies: n personas that are copies of k distinct ones
-    reach no more than k distinct values or k points' coverage.
+    Every reach sees copies: n personas that are copies of k distinct ones reach no more
+    than k distinct values or what k values cover.
     """
     stated = {
         "first names": (names, ref.first_names),
-        "ages": (ages, ref.ages),
         "occupations": (occupation_groups(occupations), soc.employment),
     }
     columns = {  # a reference is loaded only for an attribute that can be measured
@@ -291,6 +295,9 @@ def index_components(
         for name, (values, reference) in stated.items()
         if len(_present(values)) >= MIN_VALUES
     }
+    ages_arr = np.asarray([np.nan if a is None else a for a in ages], dtype=float)
+    if np.isfinite(ages_arr).sum() >= MIN_VALUES:
+        age_values, age_probs = np.asarray(ref.ages().values, dtype=float), ref.ages().probs
     read_genders = np.asarray(
         [normalize_gender(g) if g is not None else None for g in genders], dtype=object
     )
@@ -303,6 +310,13 @@ def index_components(
             if len(kept) >= MIN_VALUES:
                 out[name] = len(set(kept)) / attr.expected_distinct(probs, len(kept))
         kept_genders = [v for v in read_genders[keep] if v is not None]
+        kept_ages = ages_arr[keep][np.isfinite(ages_arr[keep])]
+        if len(kept_ages) >= MIN_VALUES:
+            covered = attr.window_coverage(kept_ages, age_values, age_probs, AGE_WINDOW)
+            expected = attr.expected_window_coverage(
+                age_values, age_probs, AGE_WINDOW, len(kept_ages)
+            )
+            out["ages"] = covered / expected
         if len(kept_genders) >= MIN_VALUES:
             counts = Counter(kept_genders).values()
             out["genders"] = attr.shannon_entropy(list(counts)) / gender_entropy
