@@ -4,7 +4,8 @@ Every expected value is recomputed here from the formulas of docs/collapse.md an
 reference data (SSA names and ages, the OEWS table read directly from its JSON file):
 
     reach (names, occupation groups) = distinct / sum_v (1 - (1 - p_v)^n)
-    reach (ages) = adult mass within 2 years of a stated age / its expectation at n
+    reach (ages) = min(SD / adult SD, adult mass within 2 years of a stated age / its
+                   expectation at n)
     reach (genders) = H(readable genders) / H(reference sexes)
     index = 1 - exp(mean_a log min(1, reach_a))
 """
@@ -41,13 +42,16 @@ def _entropy(counts) -> float:
 
 
 def _age_reach(ages, window: int = 2) -> float:
-    """Adult mass within 2 years of a stated age / its expectation for n random adults:
-    sum_a p_a 1[covered] / sum_a p_a (1 - (1 - q_a)^n), q_a = mass within 2 years of a."""
+    """min(SD / adult SD, coverage ratio); coverage ratio = adult mass within 2 years of a
+    stated age / its expectation for n random adults, sum_a p_a (1 - (1 - q_a)^n) with
+    q_a the adult mass within 2 years of a."""
     reference = dict(zip(ref.ages().values, ref.ages().probs, strict=True))
     covered = sum(p for a, p in reference.items() if any(abs(a - g) <= window for g in ages))
     near = {a: sum(p for b, p in reference.items() if abs(a - b) <= window) for a in reference}
     expected = sum(p * (1 - (1 - near[a]) ** len(ages)) for a, p in reference.items())
-    return covered / expected
+    mean = sum(a * p for a, p in reference.items())
+    sd = math.sqrt(sum((a - mean) ** 2 * p for a, p in reference.items()))
+    return min(float(np.std(ages, ddof=1)) / sd, covered / expected)
 
 
 def _oews_probs() -> list[float]:
@@ -157,7 +161,7 @@ def test_copies_and_narrow_ages_cannot_raise_the_age_reach():
     narrow = [30, 25, 28, 22, 23, 26, 34]
     reach = cm.index_components([None] * 7, narrow, [None] * 7)(np.ones(7, bool))["ages"]
     assert reach == pytest.approx(_age_reach(narrow))
-    assert reach < 0.8
+    assert reach < 0.3
 
 
 VARIED = [

@@ -144,7 +144,28 @@ def expected_window_coverage(support: np.ndarray, probs: np.ndarray, width: floa
     return float(np.sum(p * (1.0 - np.power(1.0 - q, n))))
 
 
-def coverage_ratio(
+def numeric_reach_value(
+    values: Sequence[float], support: np.ndarray, probs: np.ndarray, width: float
+) -> float:
+    """min(SD ratio, coverage ratio) of numeric values against a reference distribution:
+
+        SD ratio       = SD(values, ddof 1) / SD(reference),
+        coverage ratio = C(values) / E[C of n reference draws]   (window coverage),
+
+    each a way to fall short of the reference: a narrow spread (ages 22-34, SD ratio 0.22)
+    or copies of a few values (five wide-apart ages repeated: an SD like the population's,
+    but five windows covered). Neither part can be inflated without the other capping it.
+    """
+    x = np.asarray(values, dtype=float)
+    a, p = np.asarray(support, dtype=float), np.asarray(probs, dtype=float)
+    mean = float((a * p).sum())
+    ref_sd = math.sqrt(float(((a - mean) ** 2 * p).sum()))
+    covered = window_coverage(x, a, p, width)
+    expected = expected_window_coverage(a, p, width, len(x))
+    return min(float(np.std(x, ddof=1)) / ref_sd, covered / expected)
+
+
+def numeric_reach(
     values: Sequence[float],
     support: np.ndarray,
     probs: np.ndarray,
@@ -152,27 +173,17 @@ def coverage_ratio(
     jackknife: Jackknife,
     what: str,
 ) -> Estimate:
-    """Window coverage of a numeric reference distribution / the coverage n random
-    members of the reference reach in expectation (1 = as varied as n random people).
-
-    Unlike an SD ratio it sees copies (c distinct values cover at most c windows) and,
-    unlike a count of distinct values, narrowness at small n (seven ages between 22 and 34
-    are seven distinct values but cover a sixth of adult ages).
-    """
+    """:func:`numeric_reach_value` with a jackknife interval over units."""
     _check(values, what)
     x = np.asarray(values, dtype=float)
     labels = jackknife.labels(len(x))
-
-    def ratio(keep: np.ndarray) -> float:
-        kept = x[keep]
-        covered = window_coverage(kept, support, probs, width)
-        return covered / expected_window_coverage(support, probs, width, len(kept))
-
     return jackknife.estimate(
-        ratio(np.ones(len(x), dtype=bool)),
-        jackknife.replicate(ratio, labels),
+        numeric_reach_value(x, support, probs, width),
+        jackknife.replicate(
+            lambda keep: numeric_reach_value(x[keep], support, probs, width), labels
+        ),
         len(x),
-        "reference mass within the window / its expectation for n reference draws",
+        "min(SD / reference SD, window coverage / its expectation for n reference draws)",
         {
             "what": what,
             "window": width,

@@ -122,7 +122,7 @@ def age_summary(ages: Sequence[int | None], jackknife: Jackknife) -> dict[str, A
         "sd": _est(spread["sd"]),
         "sd_ratio": _est(attr.sd_ratio(present, ref_sd, jackknife, "age")),
         "reach": _est(
-            attr.coverage_ratio(present, values, reference.probs, AGE_WINDOW, jackknife, "age")
+            attr.numeric_reach(present, values, reference.probs, AGE_WINDOW, jackknife, "age")
         ),
         "reference": {"mean": ref_mean, "sd": ref_sd, "source": reference.source},
         "reference_density": _binned_density(values, reference.probs, width=5),
@@ -274,8 +274,9 @@ def index_components(
 
     * first names, occupations (SOC major groups): distinct values / E[distinct values in
       n draws from the reference distribution];
-    * ages: adult mass within ``AGE_WINDOW`` years of a stated age / its expectation for
-      n random adults (:func:`personascope.metrics.attributes.coverage_ratio`);
+    * ages: min(SD / adult SD, adult mass within ``AGE_WINDOW`` years of a stated age /
+      its expectation for n random adults)
+      (:func:`personascope.metrics.attributes.numeric_reach_value`);
     * genders (read onto the vocabulary, unreadable ones left out): entropy / reference
       entropy;
     * self-report traits: coverage of the human reference / coverage n people reach
@@ -312,11 +313,7 @@ def index_components(
         kept_genders = [v for v in read_genders[keep] if v is not None]
         kept_ages = ages_arr[keep][np.isfinite(ages_arr[keep])]
         if len(kept_ages) >= MIN_VALUES:
-            covered = attr.window_coverage(kept_ages, age_values, age_probs, AGE_WINDOW)
-            expected = attr.expected_window_coverage(
-                age_values, age_probs, AGE_WINDOW, len(kept_ages)
-            )
-            out["ages"] = covered / expected
+            out["ages"] = attr.numeric_reach_value(kept_ages, age_values, age_probs, AGE_WINDOW)
         if len(kept_genders) >= MIN_VALUES:
             counts = Counter(kept_genders).values()
             out["genders"] = attr.shannon_entropy(list(counts)) / gender_entropy
