@@ -108,6 +108,7 @@ def human_trait_reference(seed: int) -> TraitReference:
     """A seeded sample of the human IPIP-50 respondents' Big-Five vectors (1-5)."""
     from personascope.instruments.norms import load_norms, sample_reference
     from personascope.metrics.panel import HUMAN_REFERENCE_N, TraitReference
+    from personascope.metrics.trait_reach import human_baseline
 
     vectors = sample_reference(HUMAN_REFERENCE_N, seed)  # an error if no norms ship
     norms = load_norms("ipip50")
@@ -117,6 +118,7 @@ def human_trait_reference(seed: int) -> TraitReference:
         vectors,
         list(norms.domains),
         f"human IPIP-50 norms ({norms.n} respondents): a sample of {HUMAN_REFERENCE_N}",
+        human_baseline(norms, vectors, seed),
     )
 
 

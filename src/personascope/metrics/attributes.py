@@ -121,6 +121,79 @@ def distinct_ratio(
     )
 
 
+def window_coverage(
+    values: Sequence[float], support: np.ndarray, probs: np.ndarray, width: float
+) -> float:
+    """Reference mass within ``width`` of a value: C = sum_a p_a 1[min_i |a - g_i| <= w]."""
+    g = np.sort(np.asarray(values, dtype=float))
+    a = np.asarray(support, dtype=float)
+    right = np.clip(np.searchsorted(g, a), 0, len(g) - 1)
+    left = np.clip(right - 1, 0, len(g) - 1)
+    nearest = np.minimum(np.abs(a - g[left]), np.abs(a - g[right]))
+    return float(np.sum(np.asarray(probs)[nearest <= width]))
+
+
+def expected_window_coverage(support: np.ndarray, probs: np.ndarray, width: float, n: int) -> float:
+    """E[C] for n independent draws from the reference itself, exactly:
+
+    E[C_n] = sum_a p_a (1 - (1 - q_a)^n),   q_a = sum_{b: |b - a| <= w} p_b.
+    """
+    a = np.asarray(support, dtype=float)
+    p = np.asarray(probs, dtype=float)
+    q = ((np.abs(a[:, None] - a[None, :]) <= width) * p[None, :]).sum(axis=1)
+    return float(np.sum(p * (1.0 - np.power(1.0 - q, n))))
+
+
+def numeric_reach_value(
+    values: Sequence[float], support: np.ndarray, probs: np.ndarray, width: float
+) -> float:
+    """min(SD ratio, coverage ratio) of numeric values against a reference distribution:
+
+        SD ratio       = SD(values, ddof 1) / SD(reference),
+        coverage ratio = C(values) / E[C of n reference draws]   (window coverage),
+
+    each a way to fall short of the reference: a narrow spread (ages 22-34, SD ratio 0.22)
+    or copies of a few values (five wide-apart ages repeated: an SD like the population's,
+    but five windows covered). Neither part can be inflated without the other capping it.
+    """
+    x = np.asarray(values, dtype=float)
+    a, p = np.asarray(support, dtype=float), np.asarray(probs, dtype=float)
+    mean = float((a * p).sum())
+    ref_sd = math.sqrt(float(((a - mean) ** 2 * p).sum()))
+    covered = window_coverage(x, a, p, width)
+    expected = expected_window_coverage(a, p, width, len(x))
+    return min(float(np.std(x, ddof=1)) / ref_sd, covered / expected)
+
+
+def numeric_reach(
+    values: Sequence[float],
+    support: np.ndarray,
+    probs: np.ndarray,
+    width: float,
+    jackknife: Jackknife,
+    what: str,
+) -> Estimate:
+    """:func:`numeric_reach_value` with a jackknife interval over units."""
+    _check(values, what)
+    x = np.asarray(values, dtype=float)
+    labels = jackknife.labels(len(x))
+    return jackknife.estimate(
+        numeric_reach_value(x, support, probs, width),
+        jackknife.replicate(
+            lambda keep: numeric_reach_value(x[keep], support, probs, width), labels
+        ),
+        len(x),
+        "min(SD / reference SD, window coverage / its expectation for n reference draws)",
+        {
+            "what": what,
+            "window": width,
+            "coverage": window_coverage(x, support, probs, width),
+            "expected_coverage": expected_window_coverage(support, probs, width, len(x)),
+        },
+        (0.0, math.inf),
+    )
+
+
 def spread(values: Sequence[float], jackknife: Jackknife, what: str) -> dict[str, Estimate]:
     """Mean and standard deviation (n - 1 denominator) of numeric values."""
     _check(values, what)

@@ -22,23 +22,38 @@ import numpy as np
 
 from personascope.errors import MetricInputError
 from personascope.metrics.estimate import Estimate, Jackknife
-from personascope.metrics.lexical import NgramIndex, expected_distinct, tokenize
+from personascope.metrics.lexical import NgramIndex, Tokens, expected_distinct, tokenize
 from personascope.metrics.semantic import mean_cosine_distance_value
 
 Item = TypeVar("Item")
 
 
-def ead_mean_value(texts: Sequence[str], vocab_size: int, max_n: int = 4) -> float:
-    """EAD averaged over n-gram orders 1..max_n (as Kirk et al. 2024 use it)."""
-    index = NgramIndex(tokenize(texts))
+def ead_mean_of_tokens(tokens: Tokens, vocab_size: int, max_n: int = 4) -> float:
+    """EAD averaged over n-gram orders 1..max_n, as Kirk et al. (2024) use it:
+
+        EAD_mean = (1 / max_n) sum_{n=1}^{max_n} EAD_n,
+
+    where an order with no n-gram (every text shorter than n tokens) counts as 0, as in
+    their reference code, not as a missing order.
+    """
+    index = NgramIndex(tokens)
     values = []
     for n in range(1, max_n + 1):
         codes, _ = index.occurrences(n)
         if len(codes):
             values.append((int(codes.max()) + 1) / float(expected_distinct(vocab_size, len(codes))))
-    if not values:
+        else:
+            values.append(0.0)
+    if not any(values):
         raise MetricInputError("the texts contain no token")
     return float(np.mean(values))
+
+
+def ead_mean_value(
+    texts: Sequence[str], vocab_size: int, max_n: int = 4, tokenization: str = "words"
+) -> float:
+    """:func:`ead_mean_of_tokens` of ``texts`` tokenised by ``tokenization``."""
+    return ead_mean_of_tokens(tokenize(texts, tokenization), vocab_size, max_n)
 
 
 def cosine_diversity_value(vectors: Sequence[np.ndarray]) -> float:

@@ -23,12 +23,17 @@ import numpy as np
 from personascope.errors import MetricInputError
 from personascope.metrics import lexical, overlap
 from personascope.metrics import semantic as sem
-from personascope.metrics.by_input import cosine_diversity_value, ead_mean_value, input_diversity
+from personascope.metrics.by_input import (
+    cosine_diversity_value,
+    ead_mean_of_tokens,
+    input_diversity,
+)
 from personascope.metrics.coverage import coverage_metrics
 from personascope.metrics.embedding import Embedder
 from personascope.metrics.estimate import Estimate, Jackknife, estimate_dict, jsonable
 from personascope.metrics.files import labels_of, read_jsonl, texts_of, vectors_of
 from personascope.metrics.matching import match_texts
+from personascope.metrics.trait_reach import CoverageBaseline, trait_reach
 
 # EAD needs a vocabulary size; word tokens have no fixed vocabulary, so this convention
 # (recorded in the output) stands in; model tokenizers use their own vocabulary size.
@@ -291,6 +296,18 @@ def trait_coverage(
     }
 
 
+def reach_section(
+    generated: np.ndarray, baseline: CoverageBaseline, jackknife: Jackknife
+) -> dict[str, Any]:
+    """Trait reach (the collapse index's trait component, docs/collapse.md) and the
+    coverage n people from the reference population reach at the same n."""
+    reach = trait_reach(generated, baseline, jackknife)
+    return {
+        "trait_reach": {**reach.to_dict(), "direction": "1 = as varied as n real people"},
+        "coverage_baseline": baseline.summary(len(generated), baseline.covered(generated)),
+    }
+
+
 def by_input_panel(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -303,17 +320,17 @@ def by_input_panel(
     for i, label in enumerate(labels):
         positions[label].append(i)
     groups = list(positions.values())
-    vocab = settings.ead_vocab_size or DEFAULT_EAD_VOCAB
-    out = {
-        "ead_mean": _entries(
-            input_diversity(
-                [[texts[i] for i in g] for g in groups],
-                lambda items: ead_mean_value(items, vocab, settings.max_n),
-                settings.jackknife,
-                f"EAD mean over orders 1..{settings.max_n} (V = {vocab})",
-            )
-        )
-    }
+    tokens = lexical.tokenize(texts, settings.tokenization)
+    vocab = settings.ead_vocab_size or tokens.vocab_size or DEFAULT_EAD_VOCAB
+    ead = input_diversity(
+        groups,
+        lambda items: ead_mean_of_tokens(tokens.subset(np.array(items)), vocab, settings.max_n),
+        settings.jackknife,
+        f"EAD mean over orders 1..{settings.max_n}",
+    )
+    for estimate in ead.values():
+        estimate.params.update(vocab_size=vocab, tokenization=settings.tokenization)
+    out = {"ead_mean": _entries(ead)}
     if embeddings is not None:
         out["cosine"] = _entries(
             input_diversity(
@@ -328,11 +345,14 @@ def by_input_panel(
 
 @dataclass(frozen=True)
 class TraitReference:
-    """A reference population of trait vectors (e.g. a sample from human norms)."""
+    """A reference population of trait vectors (e.g. a sample from human norms); with a
+    ``baseline`` (a population one can draw from again), trait reach and the coverage of
+    n people from it are reported too."""
 
     vectors: np.ndarray
     names: list[str]
     description: str
+    baseline: CoverageBaseline | None = None
 
 
 def _aligned(
@@ -407,6 +427,8 @@ def diversity_report(
         report["traits"] = trait_coverage(
             gen, reference.vectors, reference.names, settings.jackknife, reference.description
         )
+        if reference.baseline is not None:
+            report["traits"].update(reach_section(gen, reference.baseline, settings.jackknife))
     if by is not None:
         report["by_input"] = by_input_panel(texts, labels_of(path, rows, by), settings, vectors)
     return report

@@ -28,6 +28,8 @@ CLUSTER_LIMIT = 2000
 NEIGHBOUR_LIMIT = 5000
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 _CHUNK = 1024
+# eigenvalues <= this times the largest are rounding noise (Vendi of low-rank kernels)
+EIGENVALUE_RTOL = 1e-10
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -114,13 +116,19 @@ def vendi_from_eigenvalues(eigenvalues: np.ndarray, q: float = 1.0) -> float:
     the exponential of the Renyi entropy of the spectrum (Friedman & Dieng 2023, "The
     Vendi Score", TMLR; Pasarkar & Dieng 2023, "Cousins of the Vendi Score"). It is the
     effective number of distinct items: n for n mutually orthogonal items, 1 for n copies.
+
+    Eigenvalues at or below ``EIGENVALUE_RTOL`` times the largest are rounding noise of a
+    low-rank kernel (about 1e-17) and are dropped: for q < 1, lambda^q would inflate them
+    (at q = 0.1 each adds (1e-17)^0.1 = 0.02 to sum lambda^q). VS_0 is then the numerical
+    rank, and the kernel and embedding forms agree.
     """
     if q < 0:
         raise MetricInputError(f"Vendi order q must be >= 0, got {q}")
-    lam = np.clip(np.asarray(eigenvalues, dtype=float), 0.0, None)
-    if lam.sum() <= 0:
+    lam = np.asarray(eigenvalues, dtype=float)
+    if lam.size == 0 or lam.max() <= 0:
         raise MetricInputError("the kernel has no positive eigenvalue")
-    lam = lam[lam > 0] / lam.sum()
+    lam = lam[lam > EIGENVALUE_RTOL * lam.max()]
+    lam = lam / lam.sum()
     if math.isinf(q):
         return float(1.0 / lam.max())
     if q == 1.0:
@@ -133,15 +141,17 @@ def vendi_score(
 ) -> float:
     """Vendi score of order ``q`` of ``vectors`` (cosine kernel) or of a given ``kernel``.
 
-    With a kernel matrix K (n x n, symmetric, unit diagonal) the eigenvalues of K / n are
-    computed exactly. With vectors, K = U U^T for the unit rows U, and when n > d the same
-    nonzero eigenvalues come from the d x d matrix U^T U / n (the dual form): O(n d^2) time
-    and O(d^2) memory instead of O(n^3) and O(n^2).
+    With a kernel matrix K (n x n, symmetric, unit diagonal; dense or ``scipy.sparse``)
+    the eigenvalues of K / n are computed exactly. With vectors, K = U U^T for the unit
+    rows U, and when n > d the same nonzero eigenvalues come from the d x d matrix
+    U^T U / n (the dual form): O(n d^2) time and O(d^2) memory instead of O(n^3) and
+    O(n^2).
     """
     if (vectors is None) == (kernel is None):
         raise MetricInputError("give either vectors or a kernel matrix, not both or neither")
     if kernel is not None:
-        k = np.asarray(kernel, dtype=float)
+        k = kernel.toarray() if sparse.issparse(kernel) else np.asarray(kernel, dtype=float)
+        k = np.asarray(k, dtype=float)
         if k.ndim != 2 or k.shape[0] != k.shape[1] or k.shape[0] == 0:
             raise MetricInputError(f"a kernel must be a square matrix, got shape {k.shape}")
         if not np.allclose(k, k.T, atol=1e-8):

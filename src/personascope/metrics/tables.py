@@ -99,6 +99,23 @@ def coverage_table(section: dict[str, Any], title: str) -> Table:
     return table
 
 
+def reach_table(traits: dict[str, Any]) -> Table:
+    """Trait reach and the coverage n people from the reference population reach."""
+    reach, base = traits["trait_reach"], traits["coverage_baseline"]
+    table = Table("", "value", "95% CI / range", "n", title="trait reach (1 = as varied as people)")
+    table.add_row("trait reach", _number(reach["value"]), _interval(reach), str(reach["n"]))
+    table.add_row("coverage", _number(base["coverage"]), "-", str(base["n"]))
+    low, high = base["range_95"]
+    table.add_row(
+        f"coverage of {base['n']} people",
+        _number(base["mean"]),
+        f"[{_number(low, 3)}, {_number(high, 3)}] over {base['draws']} draws",
+        str(base["n"]),
+    )
+    table.add_row("coverage / people's", _number(base["ratio"]), "-", str(base["n"]))
+    return table
+
+
 def report_tables(report: dict[str, Any]) -> list[Table]:
     """The tables of a :func:`~personascope.metrics.panel.diversity_report`."""
     tables = []
@@ -112,6 +129,8 @@ def report_tables(report: dict[str, Any]) -> list[Table]:
             tables.append(coverage_table(comparison["coverage"], comparison["coverage"]["space"]))
     if "traits" in report:
         tables.append(coverage_table(report["traits"], report["traits"]["space"]))
+        if "trait_reach" in report["traits"]:
+            tables.append(reach_table(report["traits"]))
     for metric, section in report.get("by_input", {}).items():
         tables.append(coverage_table({"metrics": section}, f"per-input vs across-input: {metric}"))
     return tables

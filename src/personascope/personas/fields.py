@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from personascope.reference.genders import normalize_gender as read_gender
+
 FIELD_NAMES = ("name", "age", "gender", "occupation", "personality", "description")
 
 # Label spellings, lower-case, mapped to the field they fill.
@@ -63,13 +65,6 @@ _AGE_PROSE = (
     re.compile(r"\baged?\s+(\d{1,3})\b", re.IGNORECASE),
     re.compile(r"^[^\n,]{2,40},\s*(\d{1,3})\s*[,.)]"),
 )
-_GENDER_WORDS: dict[str, str] = {
-    "female": "female", "woman": "female", "f": "female", "girl": "female", "lady": "female",
-    "male": "male", "man": "male", "m": "male", "boy": "male", "gentleman": "male",
-    "non-binary": "non-binary", "nonbinary": "non-binary", "non binary": "non-binary",
-    "nb": "non-binary", "enby": "non-binary", "genderqueer": "non-binary",
-    "genderfluid": "non-binary", "agender": "non-binary",
-}  # fmt: skip
 _SHE = re.compile(r"\b(?:she|her|hers|herself)\b", re.IGNORECASE)
 _HE = re.compile(r"\b(?:he|him|his|himself)\b", re.IGNORECASE)
 _PROPER_NAME = re.compile(
@@ -173,14 +168,13 @@ def _parse_age(value: str | None, text: str) -> int | None:
 
 
 def normalize_gender(value: str) -> str | None:
-    """``female``/``male``/``non-binary`` for the usual words, else the first word."""
+    """The vocabulary word of :func:`personascope.reference.genders.normalize_gender`
+    (female, male, non-binary, other) for a readable value, else the first word as
+    written (kept raw; the collapse study counts it as unreadable)."""
     cleaned = re.sub(r"[^a-z -]", " ", value.lower()).strip()
     if not cleaned:
         return None
-    for key in (cleaned, " ".join(cleaned.split()[:2]), cleaned.split()[0]):
-        if key in _GENDER_WORDS:
-            return _GENDER_WORDS[key]
-    return cleaned.split()[0]
+    return read_gender(value) or cleaned.split()[0]
 
 
 def _gender_from_pronouns(text: str) -> str | None:

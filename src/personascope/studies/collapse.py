@@ -4,7 +4,8 @@ For each model: N naive personas (every model is asked for the same fields: name
 gender, occupation, three personality adjectives, a description), then
 
 1. attribute-level diversity — first names, ages, genders, occupations, adjectives —
-   against reference populations (US SSA names, ages and sexes) at the same n;
+   against reference populations (US SSA names, ages and sexes; BLS OEWS employment by
+   SOC major group) at the same n;
 2. text diversity (lexical, syntactic, semantic), per model and at matched n and length
    across models;
 3. how much of the population one mode takes (largest near-duplicate cluster, top name,
@@ -46,7 +47,8 @@ from personascope.instruments.validity import diagnose
 from personascope.metrics.embedding import Embedder
 from personascope.metrics.estimate import Jackknife, jsonable
 from personascope.metrics.matching import match_populations
-from personascope.metrics.panel import PanelSettings, text_panel
+from personascope.metrics.panel import HUMAN_REFERENCE_N, PanelSettings, reach_section, text_panel
+from personascope.metrics.trait_reach import human_baseline
 from personascope.models.base import SamplerSettings
 from personascope.outputs import atomic_output
 from personascope.personas.fields import parse_fields
@@ -101,6 +103,8 @@ class CollapseStudy(Study[Settings, CollapseFindings]):
         norms = load_norms(SELF_REPORT_INVENTORY)
         if norms is None:
             raise PersonascopeError(f"no human norms ship for {SELF_REPORT_INVENTORY}")
+        reference = sample_reference(HUMAN_REFERENCE_N, ctx.seed, SELF_REPORT_INVENTORY)
+        baseline = human_baseline(norms, reference, ctx.seed) if k >= 2 else None
         anchors = load_anchors(embedder)
         anchor_check = anchor_validity(anchors)
         panel_settings = PanelSettings(jackknife=jackknife)
@@ -117,8 +121,9 @@ class CollapseStudy(Study[Settings, CollapseFindings]):
                 pop.first_names(),
                 pop.ages(),
                 pop.genders(),
+                pop.occupations(),
                 self_report if valid_traits else None,
-                norms.sd if valid_traits else None,
+                baseline if valid_traits else None,
             )
             panel = text_panel(pop.texts, settings=panel_settings, embeddings=vectors)
             models[pop.model_id] = {
@@ -129,7 +134,7 @@ class CollapseStudy(Study[Settings, CollapseFindings]):
                 "names": cm.name_summary(pop.first_names(), jackknife),
                 "ages": cm.age_summary(pop.ages(), jackknife),
                 "genders": cm.gender_summary(pop.genders(), jackknife),
-                "occupations": cm.categorical_summary(pop.occupations(), jackknife, "occupation"),
+                "occupations": cm.occupation_summary(pop.occupations(), jackknife),
                 "adjectives": cm.adjective_summary(pop.adjectives(), jackknife),
                 "generation": cm.generation_summary(pop.results, jackknife),
                 "text": panel,
@@ -144,6 +149,11 @@ class CollapseStudy(Study[Settings, CollapseFindings]):
                     if k >= 2
                     else None,
                     "used_in_index": valid_traits,
+                    **(
+                        reach_section(cm.answered(self_report), baseline, jackknife)
+                        if baseline is not None and len(cm.answered(self_report)) >= 2
+                        else {}
+                    ),
                 },
                 "lexicon_traits": cm.text_trait_summary(
                     lexicon, lexicon_validity(lexicon), "Goldberg (1992) marker lexicon"

@@ -8,6 +8,7 @@ in ``docs/collapse.md``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +18,16 @@ import numpy as np
 from personascope.instruments.adjectives import DOMAINS, find_markers
 from personascope.metrics import attributes as attr
 from personascope.metrics.estimate import Estimate, Jackknife
+from personascope.metrics.trait_reach import CoverageBaseline
 from personascope.models.base import GenerationResult
 from personascope.personas.fields import ParsedFields
+from personascope.reference import occupations as soc
 from personascope.reference import population as ref
+from personascope.reference.genders import normalize_gender
 
 MIN_VALUES = 5  # fewer parsed values than this: the attribute is reported as not measurable
 AGE_RANGE = (0, 120)
+AGE_WINDOW = 2  # an age covers the adults within 2 years of it (a 5-year band)
 _FIRST_NAME = re.compile(r"[a-z][a-z'-]*")
 
 
@@ -115,7 +120,10 @@ def age_summary(ages: Sequence[int | None], jackknife: Jackknife) -> dict[str, A
         "values": present,
         "mean": _est(spread["mean"]),
         "sd": _est(spread["sd"]),
-        "reach": _est(attr.sd_ratio(present, ref_sd, jackknife, "age")),
+        "sd_ratio": _est(attr.sd_ratio(present, ref_sd, jackknife, "age")),
+        "reach": _est(
+            attr.numeric_reach(present, values, reference.probs, AGE_WINDOW, jackknife, "age")
+        ),
         "reference": {"mean": ref_mean, "sd": ref_sd, "source": reference.source},
         "reference_density": _binned_density(values, reference.probs, width=5),
     }
@@ -128,14 +136,62 @@ def _binned_density(values: np.ndarray, probs: np.ndarray, width: int) -> dict[s
     return {"age": (edges[:-1] + width / 2).tolist(), "density": (mass / width).tolist()}
 
 
+def _readable(raw: Sequence[str | None], read: Callable[[str], str | None]) -> dict[str, Any]:
+    """How many stated values ``read`` could not map, and the raw values."""
+    stated = _present(raw)
+    unreadable = [v for v in stated if read(v) is None]
+    return {
+        "stated": len(stated),
+        "unreadable": len(unreadable),
+        "unreadable_share": len(unreadable) / len(stated) if stated else None,
+        "unreadable_top": attr.top_values(unreadable) if unreadable else [],
+        "raw_top": attr.top_values(stated) if stated else [],
+    }
+
+
 def gender_summary(genders: Sequence[str | None], jackknife: Jackknife) -> dict[str, Any]:
-    out = categorical_summary(genders, jackknife, "gender")
+    """Genders read onto the vocabulary of :mod:`personascope.reference.genders`; reach =
+    entropy ratio to the reference sexes over the readable values."""
+    read = [normalize_gender(g) if g is not None else None for g in genders]
+    out = categorical_summary(read, jackknife, "readable gender")
+    out["raw"] = _readable(genders, normalize_gender)
     if out["measured"]:
         reference = ref.genders()
         out["reach"] = _est(
-            attr.entropy_ratio(_present(genders), reference.as_dict(), jackknife, "gender")
+            attr.entropy_ratio(_present(read), reference.as_dict(), jackknife, "gender")
         )
         out["reference"] = {"shares": reference.as_dict(), "source": reference.source}
+    return out
+
+
+def occupation_groups(occupations: Sequence[str | None]) -> list[str | None]:
+    """SOC major group of each occupation; None when not stated, unreadable or not a job."""
+    groups = [soc.major_group(v) if v is not None else None for v in occupations]
+    return [g if g != soc.NOT_EMPLOYED else None for g in groups]
+
+
+def occupation_summary(occupations: Sequence[str | None], jackknife: Jackknife) -> dict[str, Any]:
+    """Occupations as written (distinct share, top values) and as SOC major groups, with
+    reach = distinct groups / E[distinct groups among n US jobs] (OEWS May 2025)."""
+    out = categorical_summary(occupations, jackknife, "occupation")
+    groups = occupation_groups(occupations)
+    stated = _present(occupations)
+    out["raw"] = _readable(occupations, soc.major_group)
+    out["raw"]["not_employed"] = sum(soc.major_group(v) == soc.NOT_EMPLOYED for v in stated)
+    mapped = _present(groups)
+    titles = soc.group_titles()
+    out["major_groups"] = {
+        "n": len(mapped),
+        "top": [{**t, "title": titles[t["value"]]} for t in attr.top_values(mapped)],
+    }
+    if len(mapped) >= MIN_VALUES:
+        reference = soc.employment()
+        out["reach"] = _est(
+            attr.distinct_ratio(mapped, reference.probs, jackknife, "occupation group")
+        )
+        out["reference"] = {"shares": reference.as_dict(), "source": reference.source}
+    else:
+        out["reach_reason"] = _not_measured(mapped, "mappable occupation")["reason"]
     return out
 
 
@@ -199,48 +255,72 @@ def text_trait_summary(
     return {"method": method, "domains": per_domain}
 
 
+def answered(traits: np.ndarray) -> np.ndarray:
+    """The rows of a personas x domains score array with every domain scored (personas
+    not asked, or without a readable answer, are NaN)."""
+    return traits[np.all(np.isfinite(traits), axis=1)]
+
+
 def index_components(
     names: Sequence[str | None],
     ages: Sequence[int | None],
     genders: Sequence[str | None],
+    occupations: Sequence[str | None] = (),
     traits: np.ndarray | None = None,
-    human_sd: np.ndarray | None = None,
+    trait_baseline: CoverageBaseline | None = None,
 ) -> Callable[[np.ndarray], dict[str, float]]:
-    """A function of a persona mask giving the reach ratio of each measurable attribute
-    (see :func:`personascope.metrics.attributes.collapse_index`).
+    """A function of a persona mask giving the reach of each measurable attribute (see
+    docs/collapse.md and :func:`personascope.metrics.attributes.collapse_index`):
 
-    ``traits`` (personas x domains, self-report scores; NaN rows for personas not asked)
-    and ``human_sd`` (the human SD of each domain) add the component "self-report traits"
-    = mean_d SD_d / human SD_d; pass them only when the self-report measurement is valid.
+    * first names, occupations (SOC major groups): distinct values / E[distinct values in
+      n draws from the reference distribution];
+    * ages: min(SD / adult SD, adult mass within ``AGE_WINDOW`` years of a stated age /
+      its expectation for n random adults)
+      (:func:`personascope.metrics.attributes.numeric_reach_value`);
+    * genders (read onto the vocabulary, unreadable ones left out): entropy / reference
+      entropy;
+    * self-report traits: coverage of the human reference / coverage n people reach
+      (:mod:`personascope.metrics.trait_reach`); ``traits`` (personas x domains, NaN rows
+      for personas not asked) with ``trait_baseline``, passed only when the self-report
+      measurement is valid.
+
+    Every reach sees copies: n personas that are copies of k distinct ones reach no more
+    than k distinct values or what k values cover.
     """
-    names_arr = np.asarray(names, dtype=object)
+    stated = {
+        "first names": (names, ref.first_names),
+        "occupations": (occupation_groups(occupations), soc.employment),
+    }
+    columns = {  # a reference is loaded only for an attribute that can be measured
+        name: (np.asarray(values, dtype=object), reference().probs)
+        for name, (values, reference) in stated.items()
+        if len(_present(values)) >= MIN_VALUES
+    }
     ages_arr = np.asarray([np.nan if a is None else a for a in ages], dtype=float)
-    genders_arr = np.asarray(genders, dtype=object)
-    name_probs = ref.first_names().probs
-    age_ref = ref.ages()
-    age_values = np.asarray(age_ref.values, dtype=float)
-    age_mean = float((age_values * age_ref.probs).sum())
-    age_sd = float(np.sqrt(((age_values - age_mean) ** 2 * age_ref.probs).sum()))
+    if np.isfinite(ages_arr).sum() >= MIN_VALUES:
+        age_values, age_probs = np.asarray(ref.ages().values, dtype=float), ref.ages().probs
+    read_genders = np.asarray(
+        [normalize_gender(g) if g is not None else None for g in genders], dtype=object
+    )
     gender_entropy = attr.shannon_entropy(list(ref.genders().as_dict().values()))
 
     def components(keep: np.ndarray) -> dict[str, float]:
         out = {}
-        kept_names = [v for v in names_arr[keep] if v is not None]
-        if len(kept_names) >= MIN_VALUES:
-            expected = attr.expected_distinct(name_probs, len(kept_names))
-            out["first names"] = len(set(kept_names)) / expected
+        for name, (values, probs) in columns.items():
+            kept = [v for v in values[keep] if v is not None]
+            if len(kept) >= MIN_VALUES:
+                out[name] = len(set(kept)) / attr.expected_distinct(probs, len(kept))
+        kept_genders = [v for v in read_genders[keep] if v is not None]
         kept_ages = ages_arr[keep][np.isfinite(ages_arr[keep])]
         if len(kept_ages) >= MIN_VALUES:
-            out["ages"] = float(np.std(kept_ages, ddof=1) / age_sd)
-        kept_genders = [v for v in genders_arr[keep] if v is not None]
+            out["ages"] = attr.numeric_reach_value(kept_ages, age_values, age_probs, AGE_WINDOW)
         if len(kept_genders) >= MIN_VALUES:
-            counts = np.unique(np.asarray(kept_genders, dtype=str), return_counts=True)[1]
+            counts = Counter(kept_genders).values()
             out["genders"] = attr.shannon_entropy(list(counts)) / gender_entropy
-        if traits is not None and human_sd is not None:
-            rows = traits[keep]
-            rows = rows[np.all(np.isfinite(rows), axis=1)]  # personas not asked are NaN
+        if traits is not None and trait_baseline is not None:
+            rows = answered(traits[keep])
             if len(rows) >= MIN_VALUES:
-                out["self-report traits"] = float(np.mean(np.std(rows, axis=0, ddof=1) / human_sd))
+                out["self-report traits"] = trait_baseline.reach(rows)
         return out
 
     return components

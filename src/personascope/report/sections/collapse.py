@@ -62,10 +62,15 @@ def _attribute_table(models: dict[str, Any]) -> Markup:
                 f"(people: {fmt(ages['reference']['sd'], 1)})"
                 if ages.get("measured")
                 else ages["reason"],
-                ", ".join(f"{t['value']} {t['share']:.0%}" for t in genders.get("top", []))
-                or genders.get("reason", "-"),
-                f"{fmt_estimate(occupations.get('distinct_share'))} distinct; top: "
+                (
+                    ", ".join(f"{t['value']} {t['share']:.0%}" for t in genders.get("top", []))
+                    or genders.get("reason", "-")
+                )
+                + _unreadable(genders),
+                f"{fmt_estimate(occupations.get('distinct_share'))} distinct; "
+                f"SOC major groups: reach {fmt_estimate(occupations.get('reach'))}; top: "
                 + ", ".join(t["value"] for t in occupations.get("top", [])[:3])
+                + _unreadable(occupations)
                 if occupations.get("measured")
                 else occupations["reason"],
                 "top: "
@@ -80,6 +85,29 @@ def _attribute_table(models: dict[str, Any]) -> Markup:
         rows,
         caption="Attributes read from the personas (95% jackknife intervals over personas)",
     )
+
+
+def _unreadable(attribute: dict[str, Any]) -> str:
+    """ "; n unreadable (share)" for an attribute read onto a vocabulary, else ""."""
+    raw = attribute.get("raw")
+    if not raw or not raw.get("stated"):
+        return ""
+    return f"; {raw['unreadable']} unreadable ({raw['unreadable_share']:.0%})"
+
+
+def _self_report(m: dict[str, Any]) -> str:
+    """The self-report verdict, with trait reach and the same-n human coverage."""
+    report = m["self_report"]
+    text = report["validity"]["verdict"]
+    if "trait_reach" in report:
+        base = report["coverage_baseline"]
+        low, high = base["range_95"]
+        text += (
+            f"; trait reach {fmt_estimate(report['trait_reach'])} "
+            f"(coverage {fmt(base['coverage'], 3)}; "
+            f"{base['n']} people: {fmt(base['mean'], 3)} [{fmt(low, 3)}, {fmt(high, 3)}])"
+        )
+    return text
 
 
 def _index_figure(models: dict[str, Any]) -> Markup:
@@ -302,7 +330,7 @@ def render(findings: CollapseFindings) -> Section:
             if m["collapse"].get("measured")
             else "not measured",
             ", ".join(f"{k} {v:.2f}" for k, v in m["collapse"].get("components", {}).items()),
-            m["self_report"]["validity"]["verdict"],
+            _self_report(m),
         ]
         for model_id, m in models.items()
     ]
@@ -310,10 +338,12 @@ def render(findings: CollapseFindings) -> Section:
         paragraph(
             "The collapse index is 1 minus the geometric mean of each attribute's reach — how "
             "much of a reference population's variety the personas cover at the same n (first "
-            "names: distinct names over those expected among n random US adults; ages: SD over "
-            "the adult SD; genders: entropy over the reference entropy; self-report traits: SD "
-            "over the human SD, only when the self-report measurement is valid). 0 = as varied "
-            "as the reference; 1 = a single persona. See docs/collapse.md."
+            "names, ages and occupations' SOC major groups: distinct values over those expected "
+            "among n random US adults or jobs; genders, read onto female / male / non-binary / "
+            "other: entropy over the reference entropy; self-report traits: coverage of the "
+            "human trait space over the coverage of n random people, only when the self-report "
+            "measurement is valid). Copies of a few personas reach no more than those few. "
+            "0 = as varied as the reference; 1 = a single persona. See docs/collapse.md."
         ),
         table(
             ["model", "collapse index [95% CI]", "reach by attribute", "self-report"], index_rows
