@@ -194,9 +194,11 @@ def resolve(model_id: str, **options: Any) -> ModelSpec:
     if provider == "llamacpp":
         return _gguf_spec(model_id, provider, name, options)
     if provider == "hf":
-        spec = _hf_spec(model_id, name, options)
+        from personascope.models.hf_device import resolved_dtype  # "auto": by the device
+
+        dtype = resolved_dtype(options, model_id)
+        spec = _hf_spec(model_id, name, {**options, "dtype": dtype})
         # weights cast to another dtype give other numbers: their results are cached apart
-        dtype = options.get("dtype", "float32")
         return spec if dtype == "float32" else replace(spec, key=f"{spec.key}#{dtype}")
     if provider == "vllm":
         spec = _hub_spec(model_id, "vllm", name, options)

@@ -43,6 +43,8 @@ how many other rows share its forward pass. Hence:
 
 from __future__ import annotations
 
+import copy
+import inspect
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -68,15 +70,14 @@ from personascope.models.chat_template import checked_prompt, render_prompt
 from personascope.models.hf_convert import converted_folder
 from personascope.models.hf_convert import first_line as _first_line
 from personascope.models.hf_convert import quiet_transformers as _quiet
-from personascope.models.sampling import (
-    SAMPLER_ORDER,
-    cut_at_stop,
-    entropy,
-    log_softmax,
-    sample_token,
-)
+from personascope.models.hf_device import device_map_option, load_device, resolved_dtype
+from personascope.models.prefix_groups import PrefixGroup, prefix_groups
+from personascope.models.sampling import SAMPLER_ORDER, cut_at_stop
+from personascope.models.sampling_torch import Draws, draw, exact_dtype, row_generator
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+# rows and padded tokens per forward pass unless the options say otherwise
+BATCH_DEFAULTS = {"cpu": (16, 4096), "gpu": (128, 32768)}
 
 # Texts of end-of-turn / end-of-text tokens across model families. Generation ends at any
 # of them that is a single token of the vocabulary (as well as at the model's EOS ids);
@@ -94,8 +95,9 @@ END_MARKERS = (
 )
 
 
-def _load(spec: ModelSpec, dtype: torch.dtype) -> tuple[Any, Any, str | None]:
-    """Tokenizer, model and, for GGUF files, the file name."""
+def _load(spec: ModelSpec, dtype: torch.dtype, device: str | None) -> tuple[Any, Any, str | None]:
+    """Tokenizer, model and, for GGUF files, the file name. ``device``: where the weights
+    go (``"auto"``: accelerate's device map over the visible GPUs)."""
     from huggingface_hub import is_offline_mode
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -121,7 +123,8 @@ def _load(spec: ModelSpec, dtype: torch.dtype) -> tuple[Any, Any, str | None]:
     try:
         with _quiet():
             tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
+            placed = {} if device == "cpu" else {"device_map": device}
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **placed, **kwargs)
     # Loaders of untrusted files fail in many ways (bad headers, unknown architectures,
     # truncated tensors); each becomes one line naming the model.
     except Exception as exc:
@@ -168,32 +171,63 @@ def _chunks(lengths: list[int], max_rows: int, max_tokens: int) -> Iterator[list
         yield chunk
 
 
+def _flag(value: Any, name: str, model_id: str) -> bool:
+    """A boolean option given as a bool or as text (``-O share_prefix=false``)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ModelLoadError(f"{model_id}: {name} {value!r} is neither true nor false")
+
+
+@dataclass(frozen=True)
+class _Query:
+    """Log-probabilities to read from one forward pass over ``tokens``: each of ``reads``
+    is ``(position, token)``, read as log P(token | tokens[: position + 1])."""
+
+    tokens: list[int]
+    reads: tuple[tuple[int, int], ...]
+
+    @property
+    def first_read(self) -> int:
+        return min(position for position, _ in self.reads)
+
+    def sort_key(self) -> tuple[int, list[int], tuple[tuple[int, int], ...]]:
+        return len(self.tokens), self.tokens, self.reads
+
+
 @dataclass
 class _Row:
-    """One generation request in flight: its sampler state and what it produced so far."""
+    """One generation request in flight: its generator and what it produced so far."""
 
     request: GenerationRequest
     limit: int
-    rng: np.random.Generator
+    generator: torch.Generator
     tokens: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
     entropies: list[float] = field(default_factory=list)
     text: str = ""
     finish: str = "length"
 
-    def step(
-        self, logits: np.ndarray, end_ids: frozenset[int], decode: Callable[[list[int]], str]
+    def accept(
+        self,
+        drawn: Draws,
+        position: int,
+        end_ids: frozenset[int],
+        decode: Callable[[list[int]], str],
     ) -> bool:
-        """Sample the next token from ``logits``; False once the row has finished."""
-        dist = log_softmax(logits)
-        token = sample_token(dist, self.request.sampler, self.rng)
+        """Take the token drawn for this row; False once the row has finished."""
+        token = drawn.tokens[position]
         if token in end_ids:
             self.finish = "stop"
             return False
         self.tokens.append(token)
-        self.logprobs.append(float(dist[token]))
-        if self.request.want_entropy:
-            self.entropies.append(entropy(dist))
+        self.logprobs.append(drawn.logprobs[position])
+        if self.request.want_entropy and drawn.entropies is not None:
+            self.entropies.append(drawn.entropies[position])
         self.text = decode(self.tokens)
         stopped = cut_at_stop(self.text, self.tokens, self.request.sampler.stop, decode)
         if stopped is not None:
@@ -220,14 +254,19 @@ class HFModel:
     def __init__(self, spec: ModelSpec):
         import transformers
 
-        dtype_name = str(spec.options.get("dtype", "float32"))
-        if dtype_name not in DTYPES:
-            raise ModelLoadError(
-                f"{spec.model_id}: dtype {dtype_name!r} is not one of {', '.join(DTYPES)}"
-            )
+        dtype_name = resolved_dtype(spec.options, spec.model_id)
+        device_map = device_map_option(spec.options, spec.model_id)
+        self._share = _flag(spec.options.get("share_prefix", True), "share_prefix", spec.model_id)
         if spec.options.get("n_threads"):
             torch.set_num_threads(int(spec.options["n_threads"]))
-        self._tok, self._model, gguf_file = _load(spec, DTYPES[dtype_name])
+        self._tok, self._model, gguf_file = _load(
+            spec, DTYPES[dtype_name], device_map or load_device(spec.options, spec.model_id)
+        )
+        # inputs go where the embeddings are (the first GPU of a device map)
+        self._device = self._model.get_input_embeddings().weight.device
+        self._exact = exact_dtype(self._device)
+        forward = inspect.signature(self._model.forward).parameters
+        self._cache_arg = "cache" if "cache" in forward else "past_key_values"  # transformers<5.2x
         tok = self._tok
         vocab = tok.get_vocab()
         markers = [m for m in END_MARKERS if m in vocab]
@@ -248,8 +287,9 @@ class HFModel:
         self._pad_id = next(i for i in (tok.pad_token_id, tok.eos_token_id, 0) if i is not None)
         max_positions = getattr(config, "max_position_embeddings", None) or 2048
         self._n_ctx = int(spec.options.get("n_ctx") or max_positions)
-        self._max_rows = int(spec.options.get("max_batch", 16))
-        self._max_tokens = int(spec.options.get("batch_tokens", 4096))
+        rows, tokens = BATCH_DEFAULTS["cpu" if self._device.type == "cpu" else "gpu"]
+        self._max_rows = int(spec.options.get("max_batch") or rows)
+        self._max_tokens = int(spec.options.get("batch_tokens") or tokens)
         self.info = ModelInfo(
             model_id=spec.model_id,
             kind=spec.kind or ("chat" if template else "base"),
@@ -262,6 +302,10 @@ class HFModel:
                 "source": str(spec.path) if spec.path else spec.name,
                 "gguf_file": gguf_file,
                 "dtype": dtype_name,
+                "device": str(self._device),
+                "device_map": getattr(self._model, "hf_device_map", None) if device_map else None,
+                "share_prefix": self._share,
+                "sampler": "torch (models/sampling_torch.py)",
                 "torch_version": torch.__version__,
                 "n_threads": torch.get_num_threads(),
                 "n_ctx": self._n_ctx,
@@ -302,39 +346,102 @@ class HFModel:
 
     # -- forward passes ----------------------------------------------------------------
 
-    def _logprob_rows(
-        self, seqs: list[list[int]], keeps: list[int]
-    ) -> Iterator[tuple[int, list[np.ndarray]]]:
-        """For each sequence, float64 log-softmax rows of its last ``keeps[i]`` positions.
-
-        Sequences are sorted by (length, tokens) and left-padded into forward passes of at
-        most ``max_batch`` rows and ``batch_tokens`` padded tokens; only the last positions'
-        logits are computed (``logits_to_keep``). Yields ``(index, rows)`` per sequence.
-        """
-        order = sorted(range(len(seqs)), key=lambda i: (len(seqs[i]), seqs[i], keeps[i]))
-        lengths = [len(seqs[i]) for i in order]
-        for chunk in _chunks(lengths, self._max_rows, self._max_tokens):
-            members = [order[c] for c in chunk]
-            keep = max(keeps[i] for i in members)
-            logits = self._forward([seqs[i] for i in members], keep)
-            for row, i in enumerate(members):
-                yield i, [log_softmax(z) for z in logits[row, keep - keeps[i] :]]
-
-    def _forward(self, seqs: list[list[int]], keep: int) -> np.ndarray:
-        """Logits (float64, [rows, keep, vocab]) of the last ``keep`` positions, left-padded."""
-        width = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), width), self._pad_id, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for row, seq in enumerate(seqs):
-            ids[row, width - len(seq) :] = torch.tensor(seq)
-            mask[row, width - len(seq) :] = 1
-        kwargs: dict[str, Any] = {"input_ids": ids, "logits_to_keep": keep, "use_cache": False}
-        if not bool(mask.all()):
-            kwargs["attention_mask"] = mask
-            kwargs["position_ids"] = (mask.cumsum(-1) - 1).clamp(min=0)
+    def _call(self, ids: torch.Tensor, cache: Any = None, **kwargs: Any) -> torch.Tensor:
+        """Logits of one forward pass (``cache``: a KV cache to extend)."""
+        if cache is not None:
+            kwargs |= {self._cache_arg: cache, "use_cache": True}
+        else:
+            kwargs["use_cache"] = False
         with torch.inference_mode():
-            logits = self._model(**kwargs).logits
-        return logits.to(torch.float64).numpy()
+            return self._model(input_ids=ids.to(self._device), **kwargs).logits
+
+    def _gather(self, logits: torch.Tensor, spots: list[tuple[int, int, int]]) -> list[float]:
+        """log-softmax(logits[row, index])[token] for each ``(row, index, token)``, computed
+        on the device in float64 for the rows read; only those values leave it."""
+        cells: dict[tuple[int, int], int] = {}
+        for row, index, _ in spots:
+            cells.setdefault((row, index), len(cells))
+        rows = torch.tensor([c[0] for c in cells], device=logits.device)
+        indices = torch.tensor([c[1] for c in cells], device=logits.device)
+        logprobs = torch.log_softmax(logits[rows, indices].to(self._exact), dim=-1)
+        which = torch.tensor([cells[(r, i)] for r, i, _ in spots], device=logits.device)
+        tokens = torch.tensor([t for _, _, t in spots], device=logits.device)
+        return logprobs[which, tokens].double().cpu().tolist()
+
+    def _read(self, queries: list[_Query]) -> list[list[float]]:
+        """The log-probabilities each query asks for, in its ``reads`` order.
+
+        With ``share_prefix`` (default) queries are grouped by the prefix they share
+        (:func:`~personascope.models.prefix_groups.prefix_groups`); each group's prefix
+        runs once, and the queries left alone run together in padded batches.
+        """
+        if self._share:
+            caps = [q.first_read for q in queries]
+            groups = prefix_groups([q.tokens for q in queries], caps)
+        else:
+            groups = [PrefixGroup(0, (i,)) for i in range(len(queries))]
+        alone = [i for g in groups if not g.prefix for i in g.members]
+        groups = [PrefixGroup(0, tuple(alone))] + [g for g in groups if g.prefix]
+        values: list[list[float]] = [[] for _ in queries]
+        for group in groups:
+            members = [queries[i] for i in group.members]
+            for i, got in zip(group.members, self._read_group(group.prefix, members), strict=True):
+                values[i] = got
+        return values
+
+    def _read_group(self, prefix: int, queries: list[_Query]) -> list[list[float]]:
+        """Queries that share their first ``prefix`` tokens (0: nothing shared).
+
+        The prefix runs once; its KV cache is repeated over the rows of each forward pass
+        over the rest. Queries are sorted by (length, tokens) and cut into passes of at
+        most ``max_batch`` rows and ``batch_tokens`` padded tokens.
+        """
+        from transformers import DynamicCache
+
+        head = None
+        if prefix:
+            head = DynamicCache(config=self._model.config)
+            self._call(torch.tensor([queries[0].tokens[:prefix]]), head, logits_to_keep=1)
+        order = sorted(range(len(queries)), key=lambda i: queries[i].sort_key())
+        lengths = [len(queries[i].tokens) for i in order]
+        chunks = list(_chunks(lengths, self._max_rows, self._max_tokens))
+        values: list[list[float]] = [[] for _ in queries]
+        for n, chunk in enumerate(chunks):
+            members = [queries[order[c]] for c in chunk]
+            cache = None
+            if head is not None:
+                cache = head if n == len(chunks) - 1 else copy.deepcopy(head)
+                cache.batch_repeat_interleave(len(members))
+            for c, got in zip(chunk, self._pass(members, prefix, cache), strict=True):
+                values[order[c]] = got
+        return values
+
+    def _pass(self, queries: list[_Query], skip: int, cache: Any) -> list[list[float]]:
+        """One forward pass over the queries' tokens after the first ``skip`` (whose KV
+        state ``cache`` holds, one row per query), left-padded so that every row ends in
+        the last column: only the last positions' logits are computed (``logits_to_keep``),
+        and padding is masked out of attention."""
+        width = max(len(q.tokens) for q in queries) - skip
+        keep = max(len(q.tokens) - q.first_read for q in queries)
+        ids = torch.full((len(queries), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(queries), skip + width), dtype=torch.long)
+        mask[:, :skip] = 1
+        for row, q in enumerate(queries):
+            n = len(q.tokens) - skip
+            ids[row, width - n :] = torch.tensor(q.tokens[skip:])
+            mask[row, skip + width - n :] = 1
+        kwargs: dict[str, Any] = {"logits_to_keep": keep}
+        if not bool(mask.all()):
+            kwargs["attention_mask"] = mask.to(self._device)
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, skip:]
+            kwargs["position_ids"] = positions.to(self._device)
+        logits = self._call(ids, cache, **kwargs)
+        # position p of a row of length L is at kept index keep - L + p
+        spots = [
+            (row, keep - len(q.tokens) + p, t) for row, q in enumerate(queries) for p, t in q.reads
+        ]
+        got = iter(self._gather(logits, spots))
+        return [[next(got) for _ in q.reads] for q in queries]
 
     # -- scoring -----------------------------------------------------------------------
 
@@ -349,20 +456,23 @@ class HFModel:
                     f"{self.info.model_id}: prompt plus option exceeds the context of "
                     f"{self._n_ctx} tokens"
                 )
-        logprobs = [[0.0] * len(options) for options in encoded]
-        for i, (first,) in self._logprob_rows(prompts, [1] * len(prompts)):
-            logprobs[i] = [float(first[o[0]]) for o in encoded[i]]
-        # Options of several tokens: one more pass over prompt + option[:-1] reads the
-        # log-probability of every further token.
+        # the first token of every option, read after the prompt; an option of several
+        # tokens adds a query over prompt + option[:-1] that reads each further token
+        queries = [
+            _Query(prompt, tuple((len(prompt) - 1, o[0]) for o in options))
+            for prompt, options in zip(prompts, encoded)
+        ]
         longer = [
             (i, j) for i, opts in enumerate(encoded) for j, o in enumerate(opts) if len(o) > 1
         ]
-        seqs = [prompts[i] + encoded[i][j][:-1] for i, j in longer]
-        keeps = [len(encoded[i][j]) - 1 for i, j in longer]
-        for k, rows in self._logprob_rows(seqs, keeps):
-            i, j = longer[k]
-            option = encoded[i][j]
-            logprobs[i][j] += sum(float(row[t]) for row, t in zip(rows, option[1:], strict=True))
+        for i, j in longer:
+            option, start = encoded[i][j], len(prompts[i]) - 1
+            reads = tuple((start + k, option[k]) for k in range(1, len(option)))
+            queries.append(_Query(prompts[i] + option[:-1], reads))
+        values = self._read(queries)
+        logprobs = [list(v) for v in values[: len(requests)]]
+        for (i, j), further in zip(longer, values[len(requests) :], strict=True):
+            logprobs[i][j] += sum(further)
         return [ChoiceResult(tuple(lp), float(np.exp(np.asarray(lp)).sum())) for lp in logprobs]
 
     # -- generation --------------------------------------------------------------------
@@ -387,32 +497,35 @@ class HFModel:
     def _generate_group(
         self, prompts: list[list[int]], requests: list[GenerationRequest]
     ) -> list[GenerationResult]:
-        """Sample continuations of equal-length prompts together, with a shared KV cache."""
+        """Sample continuations of equal-length prompts together, with a shared KV cache;
+        the sampler runs on the device for the whole batch (models/sampling_torch.py)."""
         from transformers import DynamicCache
 
         room = self._n_ctx - len(prompts[0])
-        rows = [
-            _Row(r, min(r.sampler.max_tokens, room), np.random.default_rng(r.seed))
-            for r in requests
-        ]
+        rows = [_Row(r, min(r.sampler.max_tokens, room), row_generator(r.seed)) for r in requests]
+        want_entropy = any(r.want_entropy for r in requests)
         cache = DynamicCache(config=self._model.config)
         inputs = torch.tensor(prompts, dtype=torch.long)
         active = list(range(len(rows)))
-        with torch.inference_mode():
-            while active:
-                out = self._model(input_ids=inputs, cache=cache, use_cache=True, logits_to_keep=1)
-                logits = out.logits[:, -1].to(torch.float64).numpy()
-                going = [
-                    position
-                    for position, i in enumerate(active)
-                    if rows[i].step(logits[position], self._end_ids, self._decode)
-                ]
-                if not going:
-                    break
-                if len(going) < len(active):
-                    cache.batch_select_indices(torch.tensor(going, dtype=torch.long))
-                active = [active[p] for p in going]
-                inputs = torch.tensor([[rows[i].tokens[-1]] for i in active], dtype=torch.long)
+        while active:
+            logits = self._call(inputs, cache, logits_to_keep=1)[:, -1]
+            drawn = draw(
+                logits,
+                [rows[i].request.sampler for i in active],
+                [rows[i].generator for i in active],
+                want_entropy,
+            )
+            going = [
+                position
+                for position, i in enumerate(active)
+                if rows[i].accept(drawn, position, self._end_ids, self._decode)
+            ]
+            if not going:
+                break
+            if len(going) < len(active):
+                cache.batch_select_indices(torch.tensor(going, device=self._device))
+            active = [active[p] for p in going]
+            inputs = torch.tensor([[rows[i].tokens[-1]] for i in active], dtype=torch.long)
         return [row.result(len(prompts[0])) for row in rows]
 
     def close(self) -> None:
