@@ -194,11 +194,11 @@ def resolve(model_id: str, **options: Any) -> ModelSpec:
     if provider == "llamacpp":
         return _gguf_spec(model_id, provider, name, options)
     if provider == "hf":
-        from personascope.models.hf_device import resolved_dtype  # "auto": by the device
+        from personascope.models.hf_device import resolved_options  # dtype "auto": by device
 
-        dtype = resolved_dtype(options, model_id)
-        spec = _hf_spec(model_id, name, {**options, "dtype": dtype})
+        spec = _hf_spec(model_id, name, resolved_options(options, model_id))
         # weights cast to another dtype give other numbers: their results are cached apart
+        dtype = spec.options["dtype"]
         return spec if dtype == "float32" else replace(spec, key=f"{spec.key}#{dtype}")
     if provider == "vllm":
         spec = _hub_spec(model_id, "vllm", name, options)

@@ -77,7 +77,7 @@ from personascope.models.sampling_torch import Draws, draw, exact_dtype, row_gen
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 # rows and padded tokens per forward pass unless the options say otherwise
-BATCH_DEFAULTS = {"cpu": (16, 4096), "gpu": (128, 32768)}
+BATCH_DEFAULTS = {"cpu": (16, 4096), "gpu": (256, 32768)}
 
 # Texts of end-of-turn / end-of-text tokens across model families. Generation ends at any
 # of them that is a single token of the vocabulary (as well as at the model's EOS ids);
@@ -333,11 +333,28 @@ class HFModel:
         )
 
     def tokenize_prompt(self, prompt: Prompt) -> list[int]:
-        text = self.render(prompt)
-        tokens = self._encode(text, special=isinstance(prompt, ChatPrompt))
-        if self._add_bos and not (self._bos_text and text.startswith(self._bos_text)):
-            tokens.insert(0, self._tok.bos_token_id)
-        return checked_prompt(tokens, self._n_ctx, self.info.model_id)
+        return self.tokenize_prompts([prompt])[0]
+
+    def tokenize_prompts(self, prompts: list[Prompt]) -> list[list[int]]:
+        """Token ids of many prompts: rendered, then encoded in one batched tokenizer call
+        per kind (chat text parses special tokens, plain text does not)."""
+        texts = [self.render(p) for p in prompts]
+        tokens: list[list[int]] = [[] for _ in prompts]
+        for special in (True, False):
+            which = [i for i, p in enumerate(prompts) if isinstance(p, ChatPrompt) == special]
+            if which:
+                encoded = self._tok(
+                    [texts[i] for i in which],
+                    add_special_tokens=False,
+                    split_special_tokens=not special,
+                ).input_ids
+                for i, ids in zip(which, encoded, strict=True):
+                    tokens[i] = list(ids)
+        for text, ids in zip(texts, tokens, strict=True):
+            if self._add_bos and not (self._bos_text and text.startswith(self._bos_text)):
+                ids.insert(0, self._tok.bos_token_id)
+            checked_prompt(ids, self._n_ctx, self.info.model_id)
+        return tokens
 
     def _decode(self, tokens: list[int]) -> str:
         return self._tok.decode(
@@ -446,8 +463,10 @@ class HFModel:
     # -- scoring -----------------------------------------------------------------------
 
     def score_choices(self, requests: list[ChoiceRequest]) -> list[ChoiceResult]:
-        prompts = [self.tokenize_prompt(r.prompt) for r in requests]
-        encoded = [[self._encode(o, special=False) for o in r.options] for r in requests]
+        prompts = self.tokenize_prompts([r.prompt for r in requests])
+        texts = {o for r in requests for o in r.options}
+        ids = {o: self._encode(o, special=False) for o in sorted(texts)}
+        encoded = [[ids[o] for o in r.options] for r in requests]
         for request, prompt, options in zip(requests, prompts, encoded):
             if not all(options):
                 raise ValueError(f"an option of {request.options!r} tokenizes to nothing")
@@ -478,7 +497,7 @@ class HFModel:
     # -- generation --------------------------------------------------------------------
 
     def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
-        prompts = [self.tokenize_prompt(r.prompt) for r in requests]
+        prompts = self.tokenize_prompts([r.prompt for r in requests])
         keys = [canonical_json(request_to_dict(r)) for r in requests]
         order = sorted(range(len(requests)), key=lambda i: (len(prompts[i]), prompts[i], keys[i]))
         results: list[GenerationResult | None] = [None] * len(requests)

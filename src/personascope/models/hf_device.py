@@ -21,6 +21,7 @@ from typing import Any
 from personascope.errors import ModelLoadError
 
 DTYPE_NAMES = ("float32", "bfloat16")
+GPU_RUNNER_BATCH = 512
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
@@ -64,9 +65,18 @@ def auto_device() -> str:
     return "cpu"
 
 
+def on_gpu(options: dict[str, Any], model_id: str) -> bool:
+    """Whether the model will run on a GPU (``device_map``, or a ``device`` that is or
+    resolves to CUDA or MPS)."""
+    if device_map_option(options, model_id):
+        return True
+    device = device_option(options, model_id)
+    return (auto_device() if device == "auto" else device) != "cpu"
+
+
 def resolved_dtype(options: dict[str, Any], model_id: str) -> str:
-    """The dtype name the model will be loaded in: ``auto`` becomes bfloat16 on a GPU
-    (``device_map``, or a ``device`` that is or resolves to CUDA or MPS), else float32."""
+    """The dtype name the model will be loaded in: ``auto`` becomes bfloat16 on a GPU,
+    float32 on the CPU."""
     dtype = str(options.get("dtype") or "auto").strip().lower()
     if dtype != "auto":
         if dtype not in DTYPE_NAMES:
@@ -74,12 +84,17 @@ def resolved_dtype(options: dict[str, Any], model_id: str) -> str:
                 f"{model_id}: dtype {dtype!r} is not one of auto, {', '.join(DTYPE_NAMES)}"
             )
         return dtype
-    if device_map_option(options, model_id):
-        return "bfloat16"
-    device = device_option(options, model_id)
-    if device == "auto":
-        device = auto_device()
-    return "float32" if device == "cpu" else "bfloat16"
+    return "bfloat16" if on_gpu(options, model_id) else "float32"
+
+
+def resolved_options(options: dict[str, Any], model_id: str) -> dict[str, Any]:
+    """``options`` with the dtype resolved and, on a GPU, the runner's ``batch_size``
+    (requests per runner batch) raised to :data:`GPU_RUNNER_BATCH` unless given: at
+    thousands of prompts/s, storing each batch costs more than scoring 32 requests."""
+    resolved = {**options, "dtype": resolved_dtype(options, model_id)}
+    if on_gpu(options, model_id):
+        resolved.setdefault("batch_size", GPU_RUNNER_BATCH)
+    return resolved
 
 
 def load_device(options: dict[str, Any], model_id: str) -> str:
