@@ -199,6 +199,15 @@ class _Query:
         return len(self.tokens), self.tokens, self.reads
 
 
+@dataclass(frozen=True)
+class _Heads:
+    """The KV cache of shared prefixes run together (one row each, left-padded) and the
+    attention mask of that pass."""
+
+    cache: Any
+    mask: torch.Tensor
+
+
 @dataclass
 class _Row:
     """One generation request in flight: its generator and what it produced so far."""
@@ -389,76 +398,109 @@ class HFModel:
         """The log-probabilities each query asks for, in its ``reads`` order.
 
         With ``share_prefix`` (default) queries are grouped by the prefix they share
-        (:func:`~personascope.models.prefix_groups.prefix_groups`); each group's prefix
-        runs once, and the queries left alone run together in padded batches.
+        (:func:`~personascope.models.prefix_groups.prefix_groups`). The groups' prefixes
+        run together in one left-padded pass; each pass over the rest then takes its
+        rows' KV states from that cache, rows of several groups in one pass. Queries left
+        alone run in ordinary padded passes.
         """
         if self._share:
             caps = [q.first_read for q in queries]
             groups = prefix_groups([q.tokens for q in queries], caps)
         else:
             groups = [PrefixGroup(0, (i,)) for i in range(len(queries))]
-        alone = [i for g in groups if not g.prefix for i in g.members]
-        groups = [PrefixGroup(0, tuple(alone))] + [g for g in groups if g.prefix]
+        shared = [g for g in groups if g.prefix]
+        passes = [([(i, 0, -1) for g in groups if not g.prefix for i in g.members], None)]
+        if shared:
+            heads = self._heads([queries[g.members[0]].tokens[: g.prefix] for g in shared])
+            rows = [(i, g.prefix, k) for k, g in enumerate(shared) for i in g.members]
+            passes.append((rows, heads))
         values: list[list[float]] = [[] for _ in queries]
-        for group in groups:
-            members = [queries[i] for i in group.members]
-            for i, got in zip(group.members, self._read_group(group.prefix, members), strict=True):
+        for rows, cached in passes:
+            for got, (i, _, _) in zip(self._read_rows(queries, rows, cached), rows, strict=True):
                 values[i] = got
         return values
 
-    def _read_group(self, prefix: int, queries: list[_Query]) -> list[list[float]]:
-        """Queries that share their first ``prefix`` tokens (0: nothing shared).
-
-        The prefix runs once; its KV cache is repeated over the rows of each forward pass
-        over the rest. Queries are sorted by (length, tokens) and cut into passes of at
-        most ``max_batch`` rows and ``batch_tokens`` padded tokens.
-        """
+    def _heads(self, prefixes: list[list[int]]) -> _Heads:
+        """One left-padded pass over the groups' prefixes; their KV cache and mask."""
         from transformers import DynamicCache
 
-        head = None
-        if prefix:
-            head = DynamicCache(config=self._model.config)
-            self._call(torch.tensor([queries[0].tokens[:prefix]]), head, logits_to_keep=1)
-        order = sorted(range(len(queries)), key=lambda i: queries[i].sort_key())
-        lengths = [len(queries[i].tokens) for i in order]
+        width = max(len(p) for p in prefixes)
+        ids = torch.full((len(prefixes), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(prefixes), width), dtype=torch.long)
+        for row, prefix in enumerate(prefixes):
+            ids[row, width - len(prefix) :] = torch.tensor(prefix)
+            mask[row, width - len(prefix) :] = 1
+        cache = DynamicCache(config=self._model.config)
+        self._call(ids, cache, **self._padding(mask, 0), logits_to_keep=1)
+        return _Heads(cache, mask)
+
+    def _padding(self, mask: torch.Tensor, skip: int) -> dict[str, torch.Tensor]:
+        """Attention mask and position ids of left-padded rows (none without padding);
+        ``skip`` leading columns are already in the KV cache."""
+        if bool(mask.all()):
+            return {}
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, skip:]
+        return {"attention_mask": mask.to(self._device), "position_ids": positions.to(self._device)}
+
+    def _read_rows(
+        self, queries: list[_Query], rows: list[tuple[int, int, int]], heads: _Heads | None
+    ) -> list[list[float]]:
+        """Reads of ``rows`` = (query, tokens in the cache, head row), in passes of at most
+        ``max_batch`` rows and ``batch_tokens`` padded tokens, rows sorted by what each
+        pass evaluates; returns each row's reads in order."""
+        before = 0 if heads is None else heads.mask.shape[1]
+        order = sorted(
+            range(len(rows)),
+            key=lambda r: (
+                len(queries[rows[r][0]].tokens) - rows[r][1],
+                queries[rows[r][0]].sort_key(),
+            ),
+        )
+        lengths = [before + len(queries[rows[r][0]].tokens) - rows[r][1] for r in order]
         chunks = list(_chunks(lengths, self._max_rows, self._max_tokens))
-        values: list[list[float]] = [[] for _ in queries]
+        values: list[list[float]] = [[] for _ in rows]
         for n, chunk in enumerate(chunks):
-            members = [queries[order[c]] for c in chunk]
-            cache = None
-            if head is not None:
-                cache = head if n == len(chunks) - 1 else copy.deepcopy(head)
-                cache.batch_repeat_interleave(len(members))
-            for c, got in zip(chunk, self._pass(members, prefix, cache), strict=True):
-                values[order[c]] = got
+            members = [rows[order[c]] for c in chunk]
+            got = self._pass(queries, members, heads, last=n == len(chunks) - 1)
+            for c, read in zip(chunk, got, strict=True):
+                values[order[c]] = read
         return values
 
-    def _pass(self, queries: list[_Query], skip: int, cache: Any) -> list[list[float]]:
-        """One forward pass over the queries' tokens after the first ``skip`` (whose KV
-        state ``cache`` holds, one row per query), left-padded so that every row ends in
-        the last column: only the last positions' logits are computed (``logits_to_keep``),
-        and padding is masked out of attention."""
-        width = max(len(q.tokens) for q in queries) - skip
-        keep = max(len(q.tokens) - q.first_read for q in queries)
-        ids = torch.full((len(queries), width), self._pad_id, dtype=torch.long)
-        mask = torch.zeros((len(queries), skip + width), dtype=torch.long)
-        mask[:, :skip] = 1
-        for row, q in enumerate(queries):
+    def _pass(
+        self,
+        queries: list[_Query],
+        rows: list[tuple[int, int, int]],
+        heads: _Heads | None,
+        last: bool,
+    ) -> list[list[float]]:
+        """One forward pass over each row's tokens after those in the cache (the rows of
+        ``heads`` they name), left-padded so that every row ends in the last column: only
+        the last positions' logits are computed (``logits_to_keep``); padding is masked."""
+        picked = [(queries[i], skip) for i, skip, _ in rows]
+        before = 0 if heads is None else heads.mask.shape[1]
+        width = max(len(q.tokens) - skip for q, skip in picked)
+        keep = max(len(q.tokens) - q.first_read for q, _ in picked)
+        ids = torch.full((len(rows), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), before + width), dtype=torch.long)
+        cache = None
+        if heads is not None:
+            which = torch.tensor([k for _, _, k in rows])
+            mask[:, :before] = heads.mask[which]
+            cache = heads.cache if last else copy.deepcopy(heads.cache)
+            cache.batch_select_indices(which.to(self._device))
+        for row, (q, skip) in enumerate(picked):
             n = len(q.tokens) - skip
             ids[row, width - n :] = torch.tensor(q.tokens[skip:])
-            mask[row, skip + width - n :] = 1
-        kwargs: dict[str, Any] = {"logits_to_keep": keep}
-        if not bool(mask.all()):
-            kwargs["attention_mask"] = mask.to(self._device)
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, skip:]
-            kwargs["position_ids"] = positions.to(self._device)
-        logits = self._call(ids, cache, **kwargs)
+            mask[row, before + width - n :] = 1
+        logits = self._call(ids, cache, **self._padding(mask, before), logits_to_keep=keep)
         # position p of a row of length L is at kept index keep - L + p
         spots = [
-            (row, keep - len(q.tokens) + p, t) for row, q in enumerate(queries) for p, t in q.reads
+            (row, keep - len(q.tokens) + p, t)
+            for row, (q, _) in enumerate(picked)
+            for p, t in q.reads
         ]
         got = iter(self._gather(logits, spots))
-        return [[next(got) for _ in q.reads] for q in queries]
+        return [[next(got) for _ in q.reads] for q, _ in picked]
 
     # -- scoring -----------------------------------------------------------------------
 
