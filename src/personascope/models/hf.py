@@ -312,7 +312,7 @@ class HFModel:
                 "gguf_file": gguf_file,
                 "dtype": dtype_name,
                 "device": str(self._device),
-                "device_map": getattr(self._model, "hf_device_map", None) if device_map else None,
+                "device_map": self._device_map() if device_map else None,
                 "share_prefix": self._share,
                 "sampler": "torch (models/sampling_torch.py)",
                 "torch_version": torch.__version__,
@@ -326,6 +326,11 @@ class HFModel:
                 "chat_template": template,
             },
         )
+
+    def _device_map(self) -> dict[str, str]:
+        """Where accelerate put each module (all on one device: ``{"": device}``)."""
+        placed = getattr(self._model, "hf_device_map", None) or {"": self._device}
+        return {name: str(device) for name, device in placed.items()}
 
     # -- prompts -----------------------------------------------------------------------
 

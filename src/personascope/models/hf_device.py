@@ -66,10 +66,10 @@ def auto_device() -> str:
 
 
 def on_gpu(options: dict[str, Any], model_id: str) -> bool:
-    """Whether the model will run on a GPU (``device_map``, or a ``device`` that is or
-    resolves to CUDA or MPS)."""
+    """Whether the model will run on a GPU (``device_map`` where torch sees CUDA, or a
+    ``device`` that is or resolves to CUDA or MPS)."""
     if device_map_option(options, model_id):
-        return True
+        return _torch_sees("cuda")
     device = device_option(options, model_id)
     return (auto_device() if device == "auto" else device) != "cpu"
 
