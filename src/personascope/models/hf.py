@@ -4,12 +4,21 @@
 llama.cpp backend (transformers dequantizes them to float32), which makes the two
 backends directly comparable. The first load saves the de-quantized weights as a
 safetensors folder in the user cache (:mod:`personascope.models.hf_convert`); later loads
-read that folder in seconds. Options (``resolve(model_id, **options)``): ``dtype``
-(``"float32"`` default or ``"bfloat16"``), ``revision`` and ``offline`` for hub ids,
-``kind``, ``n_threads`` (sets torch's process-wide thread count; by default it is left
-alone: one per physical core), ``n_ctx`` (default: the model's ``max_position_embeddings``),
-``max_batch`` (rows per forward pass, default 16) and ``batch_tokens`` (padded tokens per
-forward pass, default 4096).
+read that folder in seconds. Options (``resolve(model_id, **options)``): ``device``,
+``device_map`` and ``dtype`` (:mod:`personascope.models.hf_device`: by default the first
+accelerator torch sees, bfloat16 there and float32 on the CPU), ``share_prefix`` (default
+true: choice requests that share a prompt prefix run it once, see :meth:`HFModel._read`),
+``revision`` and ``offline`` for hub ids, ``kind``, ``n_threads`` (sets torch's
+process-wide thread count; by default it is left alone: one per physical core), ``n_ctx``
+(default: the model's ``max_position_embeddings``), ``max_batch`` (rows per forward pass,
+default 16 on the CPU, 256 on a GPU) and ``batch_tokens`` (padded tokens per forward
+pass, default 4096 on the CPU, 32768 on a GPU).
+
+Every tensor the backend makes goes to the device of the model's embeddings; scoring
+brings back only the log-probabilities it reads (computed in float64 on the device), and
+generation samples the whole batch on the device (:mod:`personascope.models.sampling_torch`,
+one seeded ``torch.Generator`` per request: the distribution of the numpy reference
+sampler, not its tokens).
 
 Prompts are rendered and tokenized exactly as the llama.cpp backend does for the same
 GGUF file: chat prompts through :func:`~personascope.models.chat_template.render_chat`
@@ -36,9 +45,11 @@ how many other rows share its forward pass. Hence:
   request in the batch shares (generation batches only rows of equal prompt length, so
   no row is ever padded; such a request runs as a batch of one);
 * **close, not identical**: generation requests that share a prompt length with others,
-  and scored requests (left-padded into batches sorted by length), differ from a lone
-  run by ~1e-5 in log-probability; a sampled token can then differ only when the draw
-  falls within that distance of a boundary between tokens.
+  and scored requests (left-padded into batches sorted by length, prefixes shared within
+  a batch), differ from a lone run by ~1e-5 in log-probability in float32; a sampled
+  token can then differ only when the draw falls within that distance of a boundary
+  between tokens. In bfloat16 the order of the work moves option log-probabilities by
+  up to tenths of a nat (docs/scaling.md gives the figures).
 """
 
 from __future__ import annotations
