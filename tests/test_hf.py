@@ -65,6 +65,8 @@ def test_info_describes_the_model(hf, smollm2):
     assert hf.info.kind == "chat"
     assert hf.info.file_sha256 == smollm2.info.file_sha256
     assert hf.info.extra["dtype"] == "float32"
+    assert hf.info.extra["device"] == "cpu"  # dtype and device "auto" on a CPU machine
+    assert hf.info.extra["share_prefix"] is True
 
 
 @pytest.mark.parametrize(
@@ -144,6 +146,47 @@ def test_loads_a_local_model_folder(hf, tmp_path):
             model.tokenize_prompt(TextPrompt("word " * 300))
     finally:
         model.close()
+    # device_map="auto" (accelerate's placement; all on the CPU here) scores the same
+    mapped = load_model(resolve(f"hf/{tmp_path}", device_map="auto"))
+    try:
+        assert mapped.info.extra["device_map"] == {"": "cpu"}
+        assert mapped.info.extra["dtype"] == "float32"
+        (again,) = mapped.score_choices([ChoiceRequest(CHAT, LIKERT)])
+        assert again.logprobs == pytest.approx(scored.logprobs, abs=1e-5)
+    finally:
+        mapped.close()
+
+
+def test_device_options_resolve_dtype_key_and_refuse_what_is_not_there():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("checks the refusal of a device torch does not see")
+    auto = resolve("hf/smollm2-135m-instruct")
+    assert resolve("hf/smollm2-135m-instruct", device="cpu", dtype="auto").key == auto.key
+    assert resolve("hf/smollm2-135m-instruct", dtype="float32").key == auto.key
+    assert "batch_size" not in auto.options  # the runner's defaults on the CPU
+    cuda = resolve("hf/smollm2-135m-instruct", device="cuda:1")
+    assert cuda.key == f"{auto.key}#bfloat16"  # dtype "auto" is bfloat16 on a GPU
+    assert cuda.options["batch_size"] == 512
+    with pytest.raises(ModelLoadError, match="torch sees no cuda") as caught:
+        load_model(cuda)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(ModelLoadError, match="'tpu' is not one of"):
+        resolve("hf/smollm2-135m-instruct", device="tpu")
+    with pytest.raises(ModelLoadError, match="share_prefix 'maybe'"):
+        load_model(resolve("hf/smollm2-135m-instruct", share_prefix="maybe"))
+
+
+def test_bad_device_on_the_command_line_is_one_line(tmp_path):
+    from personascope.testing.clitools import one_error_line, run_cli
+
+    result = run_cli(
+        "sample", "hf/smollm2-135m-instruct", "-p", "hi", "-O", "device=gpu0",
+        "--run-dir", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "gpu0" in one_error_line(result.stderr)
 
 
 def test_unknown_dtype_is_refused_and_dtype_is_part_of_the_cache_key():
@@ -180,6 +223,93 @@ def test_scores_match_an_unbatched_forward_pass(hf):
             assert got == pytest.approx(want, abs=1e-3)
         assert result.option_mass == pytest.approx(sum(math.exp(lp) for lp in result.logprobs))
         assert 0 < result.option_mass <= 1
+
+
+# two personas of six items each (their prompts share everything before the statement),
+# a text prompt alone, and options of several tokens after the first persona's prefix
+SHARED = [
+    ChoiceRequest(
+        ChatPrompt(
+            (
+                Message("system", persona),
+                Message("user", f"From 1 to 5, how well does this describe you? {item}"),
+            ),
+            assistant_prefix="Answer: ",
+        ),
+        LIKERT,
+    )
+    for persona in (PERSONA, "You are Tom, a 19-year-old welder who plays jazz guitar.")
+    for item in (
+        "I get stressed easily.",
+        "I am the life of the party.",
+        "I have a vivid imagination.",
+        "I am always prepared.",
+        "I sympathize with others.",
+        "I leave my belongings around, every day, everywhere.",
+    )
+] + [
+    ChoiceRequest(TEXT, LIKERT),
+    ChoiceRequest(CHAT, ("3", "strongly agree", "I would say four, maybe five")),
+]
+
+
+def _common_prefix(seqs: list[list[int]]) -> int:
+    n = 0
+    while all(len(s) > n and s[n] == seqs[0][n] for s in seqs):
+        n += 1
+    return n
+
+
+def _prefix_rows(hf, requests) -> list[tuple[int, ...]]:
+    """Scores ``requests``; returns the input shapes of the forward passes it ran."""
+    shapes: list[tuple[int, ...]] = []
+    hook = hf._model.get_input_embeddings().register_forward_hook(
+        lambda module, args, out: shapes.append(tuple(args[0].shape))
+    )
+    try:
+        results = hf.score_choices(requests)
+    finally:
+        hook.remove()
+    return results, shapes
+
+
+def test_shared_prefix_scores_equal_the_unshared_computation(hf):
+    """float32: option probabilities equal to 1e-5, log-probabilities to float32 rounding
+    (both paths are ~2e-5 from float64 on this 30-layer model); each persona's prefix
+    (everything its prompts share, found here by hand) runs once, both in one pass."""
+    shared, shapes = _prefix_rows(hf, SHARED)
+    hf._share = False
+    try:
+        unshared, plain_shapes = _prefix_rows(hf, SHARED)
+    finally:
+        hf._share = True
+    for a, b in zip(shared, unshared, strict=True):
+        assert a.probs == pytest.approx(b.probs, abs=1e-5)
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+        assert a.option_mass == pytest.approx(b.option_mass, rel=1e-4)
+    tokens = [hf.tokenize_prompt(r.prompt) for r in SHARED]
+    prefixes = [_common_prefix(tokens[:6]), _common_prefix(tokens[6:12])]
+    assert prefixes[0] != prefixes[1] and min(prefixes) > 40
+    assert (2, max(prefixes)) in shapes  # both prefixes, left-padded, in one pass
+    evaluated = sum(math.prod(s) for s in shapes)
+    assert evaluated < 0.5 * sum(math.prod(s) for s in plain_shapes)
+
+
+def test_shared_prefix_scores_equal_unbatched_passes_in_float64(hf):
+    """In float64 the shared path equals one unbatched forward pass per prompt and option
+    (what is left, below 1e-6, comes from float32 steps inside attention kernels)."""
+    import torch
+
+    hf._model.double()
+    try:
+        results = hf.score_choices(SHARED)
+        for request, result in zip(SHARED, results, strict=True):
+            prompt = hf.tokenize_prompt(request.prompt)
+            for option, got in zip(request.options, result.logprobs, strict=True):
+                want = _reference_logprob(hf, prompt, hf._encode(option, special=False))
+                assert got == pytest.approx(want, abs=1e-6)
+    finally:
+        hf._model.to(torch.float32)
 
 
 def test_scoring_is_order_invariant_and_close_to_one_at_a_time(hf):

@@ -116,3 +116,79 @@ def test_cut_at_stop_keeps_the_tokens_before_the_stop_string():
     assert cut_at_stop("Hello world", [1, 2, 3, 4], ("o w", "zz"), decode) == ("Hell", 1)
     assert cut_at_stop("Hello world", [1, 2, 3, 4], (" w",), decode) == ("Hello", 2)
     assert cut_at_stop("Hello world", [1, 2, 3, 4], ("zz",), decode) is None
+
+
+# -- the device sampler (models/sampling_torch.py) against this reference ------------------
+
+# twelve tokens with planted probabilities, shuffled so that rank order is not index order
+PLANTED = np.array([0.22, 0.18, 0.14, 0.11, 0.09, 0.08, 0.06, 0.05, 0.03, 0.02, 0.015, 0.005])
+SHUFFLE = np.array([7, 2, 11, 0, 5, 9, 3, 10, 1, 6, 8, 4])  # token SHUFFLE[r] has rank r
+PROBS = np.empty(12)
+PROBS[SHUFFLE] = PLANTED
+# settings -> the ranks that survive, worked out by hand from PLANTED
+CASES = [
+    (SamplerSettings(top_k=4, temperature=0.7), range(4)),
+    # mass before rank 5 is 0.74 < 0.8, before rank 6 it is 0.82
+    (SamplerSettings(top_p=0.8, temperature=1.3), range(6)),
+    # p >= 0.3 * 0.22 = 0.066
+    (SamplerSettings(min_p=0.3), range(6)),
+    (SamplerSettings(top_k=5, top_p=0.9, min_p=0.1, temperature=0.8), range(5)),
+    (SamplerSettings(temperature=1.0), range(12)),
+]
+
+
+def _torch_draws(settings: SamplerSettings, n: int, first_seed: int = 0) -> np.ndarray:
+    import torch
+
+    from personascope.models.sampling_torch import draw, row_generator
+
+    logits = torch.tensor(np.log(PROBS) + 3.0).repeat(n, 1)  # logits: any shift
+    drawn = draw(logits, [settings] * n, [row_generator(first_seed + s) for s in range(n)])
+    return np.array(drawn.tokens)
+
+
+@pytest.mark.parametrize("settings,ranks", CASES, ids=["top_k", "top_p", "min_p", "all", "none"])
+def test_device_sampler_draws_the_reference_distribution(settings, ranks):
+    """Both samplers keep exactly the planted survivors and draw them with probabilities
+    p_i^(1/T) / sum_j p_j^(1/T); the tokens themselves differ (other random streams)."""
+    n = 3000
+    kept = SHUFFLE[list(ranks)]
+    weights = PROBS[kept] ** (1 / settings.temperature)
+    expected = weights / weights.sum() * n
+    rng = np.random.default_rng(11)
+    reference = np.array([sample_token(np.log(PROBS), settings, rng) for _ in range(n)])
+    device = _torch_draws(settings, n)
+    counts = {}
+    for name, draws in (("reference", reference), ("device", device)):
+        assert set(draws.tolist()) == set(kept.tolist()), name
+        counts[name] = np.array([(draws == k).sum() for k in kept])
+        assert stats.chisquare(counts[name], expected).pvalue > 0.001, name
+    table = np.vstack([counts["reference"], counts["device"]])
+    assert stats.chi2_contingency(table).pvalue > 0.001
+
+
+def test_device_sampler_rows_follow_their_own_settings_and_seeds():
+    import torch
+
+    from personascope.models.sampling_torch import draw, row_generator
+
+    logits = torch.tensor(np.log(PROBS)).repeat(4, 1)
+    settings = [
+        SamplerSettings(temperature=0.0),
+        SamplerSettings(top_k=1),
+        SamplerSettings(top_k=2, temperature=5.0),
+        SamplerSettings(temperature=1.0),
+    ]
+    batch = draw(logits, settings, [row_generator(s) for s in (1, 2, 3, 4)], want_entropy=True)
+    assert batch.tokens[:2] == [SHUFFLE[0], SHUFFLE[0]]  # greedy; top-1
+    assert batch.tokens[2] in SHUFFLE[:2]
+    # a row's draw depends on its seed and settings only, not on the rest of the batch
+    for row in range(4):
+        alone = draw(logits[:1], settings[row : row + 1], [row_generator(row + 1)])
+        assert alone.tokens == batch.tokens[row : row + 1]
+    # log-probabilities of the drawn tokens and entropies of the untempered distribution
+    assert batch.logprobs == pytest.approx(np.log(PROBS[batch.tokens]).tolist(), abs=1e-12)
+    planted_entropy = float(-(PLANTED * np.log(PLANTED)).sum())
+    assert batch.entropies == pytest.approx([planted_entropy] * 4, abs=1e-12)
+    assert _torch_draws(settings[3], 50, 7).tolist() == _torch_draws(settings[3], 50, 7).tolist()
+    assert _torch_draws(settings[3], 50, 7).tolist() != _torch_draws(settings[3], 50, 8).tolist()

@@ -206,7 +206,10 @@ class Runner:
     def _execute(
         self, spec: ModelSpec, pending: dict[str, Request], total: int, done: int, label: str
     ) -> None:
-        batches = plan_batches(pending, self.batch_size)
+        # the model's ``batch_size`` option (requests per batch), then the runner's own
+        own = spec.options.get("batch_size")
+        sizes = dict.fromkeys(DEFAULT_BATCH_SIZE, int(own)) if own else {}
+        batches = plan_batches(pending, {**sizes, **(self.batch_size or {})})
         with track(label, total, done, self.progress) as progress:
             info_stored = False
             for outcome in self.executor.execute(spec, batches):

@@ -174,14 +174,19 @@ def _gguf_file_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelS
 
 
 def hf_spec(model_id: str, name: str, options: dict[str, Any]) -> ModelSpec:
-    """``hf/<embedded name, hub id or local folder>``; weights cast to a dtype other than
-    float32 give other numbers, so their results are cached apart (``#dtype``)."""
+    """``hf/<embedded name, hub id or local folder>``; the ``device`` and ``dtype`` options
+    resolved (:mod:`personascope.models.hf_device`: dtype ``auto`` is bfloat16 on a GPU,
+    float32 on the CPU); weights cast to a dtype other than float32 give other numbers, so
+    their results are cached apart (``#dtype``)."""
+    from personascope.models.hf_device import resolved_options
+
+    options = resolved_options(options, model_id)
     spec = (
         _gguf_file_spec(model_id, name, options)
         if name in EMBEDDED
         else _hub_spec(model_id, name, options)
     )
-    dtype = options.get("dtype", "float32")
+    dtype = spec.options["dtype"]
     return spec if dtype == "float32" else replace(spec, key=f"{spec.key}#{dtype}")
 
 

@@ -4,12 +4,21 @@
 llama.cpp backend (transformers dequantizes them to float32), which makes the two
 backends directly comparable. The first load saves the de-quantized weights as a
 safetensors folder in the user cache (:mod:`personascope.models.hf_convert`); later loads
-read that folder in seconds. Options (``resolve(model_id, **options)``): ``dtype``
-(``"float32"`` default or ``"bfloat16"``), ``revision`` and ``offline`` for hub ids,
-``kind``, ``n_threads`` (sets torch's process-wide thread count; by default it is left
-alone: one per physical core), ``n_ctx`` (default: the model's ``max_position_embeddings``),
-``max_batch`` (rows per forward pass, default 16) and ``batch_tokens`` (padded tokens per
-forward pass, default 4096).
+read that folder in seconds. Options (``resolve(model_id, **options)``): ``device``,
+``device_map`` and ``dtype`` (:mod:`personascope.models.hf_device`: by default the first
+accelerator torch sees, bfloat16 there and float32 on the CPU), ``share_prefix`` (default
+true: choice requests that share a prompt prefix run it once, see :meth:`HFModel._read`),
+``revision`` and ``offline`` for hub ids, ``kind``, ``n_threads`` (sets torch's
+process-wide thread count; by default it is left alone: one per physical core), ``n_ctx``
+(default: the model's ``max_position_embeddings``), ``max_batch`` (rows per forward pass,
+default 16 on the CPU, 256 on a GPU) and ``batch_tokens`` (padded tokens per forward
+pass, default 4096 on the CPU, 32768 on a GPU).
+
+Every tensor the backend makes goes to the device of the model's embeddings; scoring
+brings back only the log-probabilities it reads (computed in float64 on the device), and
+generation samples the whole batch on the device (:mod:`personascope.models.sampling_torch`,
+one seeded ``torch.Generator`` per request: the distribution of the numpy reference
+sampler, not its tokens).
 
 Prompts are rendered and tokenized exactly as the llama.cpp backend does for the same
 GGUF file: chat prompts through :func:`~personascope.models.chat_template.render_chat`
@@ -36,13 +45,17 @@ how many other rows share its forward pass. Hence:
   request in the batch shares (generation batches only rows of equal prompt length, so
   no row is ever padded; such a request runs as a batch of one);
 * **close, not identical**: generation requests that share a prompt length with others,
-  and scored requests (left-padded into batches sorted by length), differ from a lone
-  run by ~1e-5 in log-probability; a sampled token can then differ only when the draw
-  falls within that distance of a boundary between tokens.
+  and scored requests (left-padded into batches sorted by length, prefixes shared within
+  a batch), differ from a lone run by ~1e-5 in log-probability in float32; a sampled
+  token can then differ only when the draw falls within that distance of a boundary
+  between tokens. In bfloat16 the order of the work moves option log-probabilities by
+  up to tenths of a nat (docs/scaling.md gives the figures).
 """
 
 from __future__ import annotations
 
+import copy
+import inspect
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -68,15 +81,14 @@ from personascope.models.chat_template import checked_prompt, render_prompt
 from personascope.models.hf_convert import converted_folder
 from personascope.models.hf_convert import first_line as _first_line
 from personascope.models.hf_convert import quiet_transformers as _quiet
-from personascope.models.sampling import (
-    SAMPLER_ORDER,
-    cut_at_stop,
-    entropy,
-    log_softmax,
-    sample_token,
-)
+from personascope.models.hf_device import device_map_option, load_device, resolved_dtype
+from personascope.models.prefix_groups import PrefixGroup, prefix_groups
+from personascope.models.sampling import SAMPLER_ORDER, cut_at_stop
+from personascope.models.sampling_torch import Draws, draw, exact_dtype, row_generator
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+# rows and padded tokens per forward pass unless the options say otherwise
+BATCH_DEFAULTS = {"cpu": (16, 4096), "gpu": (256, 32768)}
 
 # Texts of end-of-turn / end-of-text tokens across model families. Generation ends at any
 # of them that is a single token of the vocabulary (as well as at the model's EOS ids);
@@ -94,8 +106,9 @@ END_MARKERS = (
 )
 
 
-def _load(spec: ModelSpec, dtype: torch.dtype) -> tuple[Any, Any, str | None]:
-    """Tokenizer, model and, for GGUF files, the file name."""
+def _load(spec: ModelSpec, dtype: torch.dtype, device: str | None) -> tuple[Any, Any, str | None]:
+    """Tokenizer, model and, for GGUF files, the file name. ``device``: where the weights
+    go (``"auto"``: accelerate's device map over the visible GPUs)."""
     from huggingface_hub import is_offline_mode
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -121,7 +134,8 @@ def _load(spec: ModelSpec, dtype: torch.dtype) -> tuple[Any, Any, str | None]:
     try:
         with _quiet():
             tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
+            placed = {} if device == "cpu" else {"device_map": device}
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **placed, **kwargs)
     # Loaders of untrusted files fail in many ways (bad headers, unknown architectures,
     # truncated tensors); each becomes one line naming the model.
     except Exception as exc:
@@ -168,32 +182,72 @@ def _chunks(lengths: list[int], max_rows: int, max_tokens: int) -> Iterator[list
         yield chunk
 
 
+def _flag(value: Any, name: str, model_id: str) -> bool:
+    """A boolean option given as a bool or as text (``-O share_prefix=false``)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ModelLoadError(f"{model_id}: {name} {value!r} is neither true nor false")
+
+
+@dataclass(frozen=True)
+class _Query:
+    """Log-probabilities to read from one forward pass over ``tokens``: each of ``reads``
+    is ``(position, token)``, read as log P(token | tokens[: position + 1])."""
+
+    tokens: list[int]
+    reads: tuple[tuple[int, int], ...]
+
+    @property
+    def first_read(self) -> int:
+        return min(position for position, _ in self.reads)
+
+    def sort_key(self) -> tuple[int, list[int], tuple[tuple[int, int], ...]]:
+        return len(self.tokens), self.tokens, self.reads
+
+
+@dataclass(frozen=True)
+class _Heads:
+    """The KV cache of shared prefixes run together (one row each, left-padded) and the
+    attention mask of that pass."""
+
+    cache: Any
+    mask: torch.Tensor
+
+
 @dataclass
 class _Row:
-    """One generation request in flight: its sampler state and what it produced so far."""
+    """One generation request in flight: its generator and what it produced so far."""
 
     request: GenerationRequest
     limit: int
-    rng: np.random.Generator
+    generator: torch.Generator
     tokens: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
     entropies: list[float] = field(default_factory=list)
     text: str = ""
     finish: str = "length"
 
-    def step(
-        self, logits: np.ndarray, end_ids: frozenset[int], decode: Callable[[list[int]], str]
+    def accept(
+        self,
+        drawn: Draws,
+        position: int,
+        end_ids: frozenset[int],
+        decode: Callable[[list[int]], str],
     ) -> bool:
-        """Sample the next token from ``logits``; False once the row has finished."""
-        dist = log_softmax(logits)
-        token = sample_token(dist, self.request.sampler, self.rng)
+        """Take the token drawn for this row; False once the row has finished."""
+        token = drawn.tokens[position]
         if token in end_ids:
             self.finish = "stop"
             return False
         self.tokens.append(token)
-        self.logprobs.append(float(dist[token]))
-        if self.request.want_entropy:
-            self.entropies.append(entropy(dist))
+        self.logprobs.append(drawn.logprobs[position])
+        if self.request.want_entropy and drawn.entropies is not None:
+            self.entropies.append(drawn.entropies[position])
         self.text = decode(self.tokens)
         stopped = cut_at_stop(self.text, self.tokens, self.request.sampler.stop, decode)
         if stopped is not None:
@@ -220,14 +274,19 @@ class HFModel:
     def __init__(self, spec: ModelSpec):
         import transformers
 
-        dtype_name = str(spec.options.get("dtype", "float32"))
-        if dtype_name not in DTYPES:
-            raise ModelLoadError(
-                f"{spec.model_id}: dtype {dtype_name!r} is not one of {', '.join(DTYPES)}"
-            )
+        dtype_name = resolved_dtype(spec.options, spec.model_id)
+        device_map = device_map_option(spec.options, spec.model_id)
+        self._share = _flag(spec.options.get("share_prefix", True), "share_prefix", spec.model_id)
         if spec.options.get("n_threads"):
             torch.set_num_threads(int(spec.options["n_threads"]))
-        self._tok, self._model, gguf_file = _load(spec, DTYPES[dtype_name])
+        self._tok, self._model, gguf_file = _load(
+            spec, DTYPES[dtype_name], device_map or load_device(spec.options, spec.model_id)
+        )
+        # inputs go where the embeddings are (the first GPU of a device map)
+        self._device = self._model.get_input_embeddings().weight.device
+        self._exact = exact_dtype(self._device)
+        forward = inspect.signature(self._model.forward).parameters
+        self._cache_arg = "cache" if "cache" in forward else "past_key_values"  # transformers<5.2x
         tok = self._tok
         vocab = tok.get_vocab()
         markers = [m for m in END_MARKERS if m in vocab]
@@ -248,8 +307,9 @@ class HFModel:
         self._pad_id = next(i for i in (tok.pad_token_id, tok.eos_token_id, 0) if i is not None)
         max_positions = getattr(config, "max_position_embeddings", None) or 2048
         self._n_ctx = int(spec.options.get("n_ctx") or max_positions)
-        self._max_rows = int(spec.options.get("max_batch", 16))
-        self._max_tokens = int(spec.options.get("batch_tokens", 4096))
+        rows, tokens = BATCH_DEFAULTS["cpu" if self._device.type == "cpu" else "gpu"]
+        self._max_rows = int(spec.options.get("max_batch") or rows)
+        self._max_tokens = int(spec.options.get("batch_tokens") or tokens)
         self.info = ModelInfo(
             model_id=spec.model_id,
             kind=spec.kind or ("chat" if template else "base"),
@@ -262,6 +322,10 @@ class HFModel:
                 "source": str(spec.path) if spec.path else spec.name,
                 "gguf_file": gguf_file,
                 "dtype": dtype_name,
+                "device": str(self._device),
+                "device_map": self._device_map() if device_map else None,
+                "share_prefix": self._share,
+                "sampler": "torch (models/sampling_torch.py)",
                 "torch_version": torch.__version__,
                 "n_threads": torch.get_num_threads(),
                 "n_ctx": self._n_ctx,
@@ -273,6 +337,11 @@ class HFModel:
                 "chat_template": template,
             },
         )
+
+    def _device_map(self) -> dict[str, str]:
+        """Where accelerate put each module (all on one device: ``{"": device}``)."""
+        placed = getattr(self._model, "hf_device_map", None) or {"": self._device}
+        return {name: str(device) for name, device in placed.items()}
 
     # -- prompts -----------------------------------------------------------------------
 
@@ -289,11 +358,28 @@ class HFModel:
         )
 
     def tokenize_prompt(self, prompt: Prompt) -> list[int]:
-        text = self.render(prompt)
-        tokens = self._encode(text, special=isinstance(prompt, ChatPrompt))
-        if self._add_bos and not (self._bos_text and text.startswith(self._bos_text)):
-            tokens.insert(0, self._tok.bos_token_id)
-        return checked_prompt(tokens, self._n_ctx, self.info.model_id)
+        return self.tokenize_prompts([prompt])[0]
+
+    def tokenize_prompts(self, prompts: list[Prompt]) -> list[list[int]]:
+        """Token ids of many prompts: rendered, then encoded in one batched tokenizer call
+        per kind (chat text parses special tokens, plain text does not)."""
+        texts = [self.render(p) for p in prompts]
+        tokens: list[list[int]] = [[] for _ in prompts]
+        for special in (True, False):
+            which = [i for i, p in enumerate(prompts) if isinstance(p, ChatPrompt) == special]
+            if which:
+                encoded = self._tok(
+                    [texts[i] for i in which],
+                    add_special_tokens=False,
+                    split_special_tokens=not special,
+                ).input_ids
+                for i, ids in zip(which, encoded, strict=True):
+                    tokens[i] = list(ids)
+        for text, ids in zip(texts, tokens, strict=True):
+            if self._add_bos and not (self._bos_text and text.startswith(self._bos_text)):
+                ids.insert(0, self._tok.bos_token_id)
+            checked_prompt(ids, self._n_ctx, self.info.model_id)
+        return tokens
 
     def _decode(self, tokens: list[int]) -> str:
         return self._tok.decode(
@@ -302,45 +388,143 @@ class HFModel:
 
     # -- forward passes ----------------------------------------------------------------
 
-    def _logprob_rows(
-        self, seqs: list[list[int]], keeps: list[int]
-    ) -> Iterator[tuple[int, list[np.ndarray]]]:
-        """For each sequence, float64 log-softmax rows of its last ``keeps[i]`` positions.
-
-        Sequences are sorted by (length, tokens) and left-padded into forward passes of at
-        most ``max_batch`` rows and ``batch_tokens`` padded tokens; only the last positions'
-        logits are computed (``logits_to_keep``). Yields ``(index, rows)`` per sequence.
-        """
-        order = sorted(range(len(seqs)), key=lambda i: (len(seqs[i]), seqs[i], keeps[i]))
-        lengths = [len(seqs[i]) for i in order]
-        for chunk in _chunks(lengths, self._max_rows, self._max_tokens):
-            members = [order[c] for c in chunk]
-            keep = max(keeps[i] for i in members)
-            logits = self._forward([seqs[i] for i in members], keep)
-            for row, i in enumerate(members):
-                yield i, [log_softmax(z) for z in logits[row, keep - keeps[i] :]]
-
-    def _forward(self, seqs: list[list[int]], keep: int) -> np.ndarray:
-        """Logits (float64, [rows, keep, vocab]) of the last ``keep`` positions, left-padded."""
-        width = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), width), self._pad_id, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for row, seq in enumerate(seqs):
-            ids[row, width - len(seq) :] = torch.tensor(seq)
-            mask[row, width - len(seq) :] = 1
-        kwargs: dict[str, Any] = {"input_ids": ids, "logits_to_keep": keep, "use_cache": False}
-        if not bool(mask.all()):
-            kwargs["attention_mask"] = mask
-            kwargs["position_ids"] = (mask.cumsum(-1) - 1).clamp(min=0)
+    def _call(self, ids: torch.Tensor, cache: Any = None, **kwargs: Any) -> torch.Tensor:
+        """Logits of one forward pass (``cache``: a KV cache to extend)."""
+        if cache is not None:
+            kwargs |= {self._cache_arg: cache, "use_cache": True}
+        else:
+            kwargs["use_cache"] = False
         with torch.inference_mode():
-            logits = self._model(**kwargs).logits
-        return logits.to(torch.float64).numpy()
+            return self._model(input_ids=ids.to(self._device), **kwargs).logits
+
+    def _gather(self, logits: torch.Tensor, spots: list[tuple[int, int, int]]) -> list[float]:
+        """log-softmax(logits[row, index])[token] for each ``(row, index, token)``, computed
+        on the device in float64 for the rows read; only those values leave it."""
+        cells: dict[tuple[int, int], int] = {}
+        for row, index, _ in spots:
+            cells.setdefault((row, index), len(cells))
+        rows = torch.tensor([c[0] for c in cells], device=logits.device)
+        indices = torch.tensor([c[1] for c in cells], device=logits.device)
+        logprobs = torch.log_softmax(logits[rows, indices].to(self._exact), dim=-1)
+        which = torch.tensor([cells[(r, i)] for r, i, _ in spots], device=logits.device)
+        tokens = torch.tensor([t for _, _, t in spots], device=logits.device)
+        return logprobs[which, tokens].double().cpu().tolist()
+
+    def _read(self, queries: list[_Query]) -> list[list[float]]:
+        """The log-probabilities each query asks for, in its ``reads`` order.
+
+        With ``share_prefix`` (default) queries are grouped by the prefix they share
+        (:func:`~personascope.models.prefix_groups.prefix_groups`). The groups' prefixes
+        run together in one left-padded pass; each pass over the rest then takes its
+        rows' KV states from that cache, rows of several groups in one pass. Queries left
+        alone run in ordinary padded passes.
+        """
+        if self._share:
+            caps = [q.first_read for q in queries]
+            groups = prefix_groups([q.tokens for q in queries], caps)
+        else:
+            groups = [PrefixGroup(0, (i,)) for i in range(len(queries))]
+        shared = [g for g in groups if g.prefix]
+        passes = [([(i, 0, -1) for g in groups if not g.prefix for i in g.members], None)]
+        if shared:
+            heads = self._heads([queries[g.members[0]].tokens[: g.prefix] for g in shared])
+            rows = [(i, g.prefix, k) for k, g in enumerate(shared) for i in g.members]
+            passes.append((rows, heads))
+        values: list[list[float]] = [[] for _ in queries]
+        for rows, cached in passes:
+            for got, (i, _, _) in zip(self._read_rows(queries, rows, cached), rows, strict=True):
+                values[i] = got
+        return values
+
+    def _heads(self, prefixes: list[list[int]]) -> _Heads:
+        """One left-padded pass over the groups' prefixes; their KV cache and mask."""
+        from transformers import DynamicCache
+
+        width = max(len(p) for p in prefixes)
+        ids = torch.full((len(prefixes), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(prefixes), width), dtype=torch.long)
+        for row, prefix in enumerate(prefixes):
+            ids[row, width - len(prefix) :] = torch.tensor(prefix)
+            mask[row, width - len(prefix) :] = 1
+        cache = DynamicCache(config=self._model.config)
+        self._call(ids, cache, **self._padding(mask, 0), logits_to_keep=1)
+        return _Heads(cache, mask)
+
+    def _padding(self, mask: torch.Tensor, skip: int) -> dict[str, torch.Tensor]:
+        """Attention mask and position ids of left-padded rows (none without padding);
+        ``skip`` leading columns are already in the KV cache."""
+        if bool(mask.all()):
+            return {}
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, skip:]
+        return {"attention_mask": mask.to(self._device), "position_ids": positions.to(self._device)}
+
+    def _read_rows(
+        self, queries: list[_Query], rows: list[tuple[int, int, int]], heads: _Heads | None
+    ) -> list[list[float]]:
+        """Reads of ``rows`` = (query, tokens in the cache, head row), in passes of at most
+        ``max_batch`` rows and ``batch_tokens`` padded tokens, rows sorted by what each
+        pass evaluates; returns each row's reads in order."""
+        before = 0 if heads is None else heads.mask.shape[1]
+        order = sorted(
+            range(len(rows)),
+            key=lambda r: (
+                len(queries[rows[r][0]].tokens) - rows[r][1],
+                queries[rows[r][0]].sort_key(),
+            ),
+        )
+        lengths = [before + len(queries[rows[r][0]].tokens) - rows[r][1] for r in order]
+        chunks = list(_chunks(lengths, self._max_rows, self._max_tokens))
+        values: list[list[float]] = [[] for _ in rows]
+        for n, chunk in enumerate(chunks):
+            members = [rows[order[c]] for c in chunk]
+            got = self._pass(queries, members, heads, last=n == len(chunks) - 1)
+            for c, read in zip(chunk, got, strict=True):
+                values[order[c]] = read
+        return values
+
+    def _pass(
+        self,
+        queries: list[_Query],
+        rows: list[tuple[int, int, int]],
+        heads: _Heads | None,
+        last: bool,
+    ) -> list[list[float]]:
+        """One forward pass over each row's tokens after those in the cache (the rows of
+        ``heads`` they name), left-padded so that every row ends in the last column: only
+        the last positions' logits are computed (``logits_to_keep``); padding is masked."""
+        picked = [(queries[i], skip) for i, skip, _ in rows]
+        before = 0 if heads is None else heads.mask.shape[1]
+        width = max(len(q.tokens) - skip for q, skip in picked)
+        keep = max(len(q.tokens) - q.first_read for q, _ in picked)
+        ids = torch.full((len(rows), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), before + width), dtype=torch.long)
+        cache = None
+        if heads is not None:
+            which = torch.tensor([k for _, _, k in rows])
+            mask[:, :before] = heads.mask[which]
+            cache = heads.cache if last else copy.deepcopy(heads.cache)
+            cache.batch_select_indices(which.to(self._device))
+        for row, (q, skip) in enumerate(picked):
+            n = len(q.tokens) - skip
+            ids[row, width - n :] = torch.tensor(q.tokens[skip:])
+            mask[row, before + width - n :] = 1
+        logits = self._call(ids, cache, **self._padding(mask, before), logits_to_keep=keep)
+        # position p of a row of length L is at kept index keep - L + p
+        spots = [
+            (row, keep - len(q.tokens) + p, t)
+            for row, (q, _) in enumerate(picked)
+            for p, t in q.reads
+        ]
+        got = iter(self._gather(logits, spots))
+        return [[next(got) for _ in q.reads] for q, _ in picked]
 
     # -- scoring -----------------------------------------------------------------------
 
     def score_choices(self, requests: list[ChoiceRequest]) -> list[ChoiceResult]:
-        prompts = [self.tokenize_prompt(r.prompt) for r in requests]
-        encoded = [[self._encode(o, special=False) for o in r.options] for r in requests]
+        prompts = self.tokenize_prompts([r.prompt for r in requests])
+        texts = {o for r in requests for o in r.options}
+        ids = {o: self._encode(o, special=False) for o in sorted(texts)}
+        encoded = [[ids[o] for o in r.options] for r in requests]
         for request, prompt, options in zip(requests, prompts, encoded):
             if not all(options):
                 raise ValueError(f"an option of {request.options!r} tokenizes to nothing")
@@ -349,26 +533,29 @@ class HFModel:
                     f"{self.info.model_id}: prompt plus option exceeds the context of "
                     f"{self._n_ctx} tokens"
                 )
-        logprobs = [[0.0] * len(options) for options in encoded]
-        for i, (first,) in self._logprob_rows(prompts, [1] * len(prompts)):
-            logprobs[i] = [float(first[o[0]]) for o in encoded[i]]
-        # Options of several tokens: one more pass over prompt + option[:-1] reads the
-        # log-probability of every further token.
+        # the first token of every option, read after the prompt; an option of several
+        # tokens adds a query over prompt + option[:-1] that reads each further token
+        queries = [
+            _Query(prompt, tuple((len(prompt) - 1, o[0]) for o in options))
+            for prompt, options in zip(prompts, encoded)
+        ]
         longer = [
             (i, j) for i, opts in enumerate(encoded) for j, o in enumerate(opts) if len(o) > 1
         ]
-        seqs = [prompts[i] + encoded[i][j][:-1] for i, j in longer]
-        keeps = [len(encoded[i][j]) - 1 for i, j in longer]
-        for k, rows in self._logprob_rows(seqs, keeps):
-            i, j = longer[k]
-            option = encoded[i][j]
-            logprobs[i][j] += sum(float(row[t]) for row, t in zip(rows, option[1:], strict=True))
+        for i, j in longer:
+            option, start = encoded[i][j], len(prompts[i]) - 1
+            reads = tuple((start + k, option[k]) for k in range(1, len(option)))
+            queries.append(_Query(prompts[i] + option[:-1], reads))
+        values = self._read(queries)
+        logprobs = [list(v) for v in values[: len(requests)]]
+        for (i, j), further in zip(longer, values[len(requests) :], strict=True):
+            logprobs[i][j] += sum(further)
         return [ChoiceResult(tuple(lp), float(np.exp(np.asarray(lp)).sum())) for lp in logprobs]
 
     # -- generation --------------------------------------------------------------------
 
     def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
-        prompts = [self.tokenize_prompt(r.prompt) for r in requests]
+        prompts = self.tokenize_prompts([r.prompt for r in requests])
         keys = [canonical_json(request_to_dict(r)) for r in requests]
         order = sorted(range(len(requests)), key=lambda i: (len(prompts[i]), prompts[i], keys[i]))
         results: list[GenerationResult | None] = [None] * len(requests)
@@ -387,32 +574,35 @@ class HFModel:
     def _generate_group(
         self, prompts: list[list[int]], requests: list[GenerationRequest]
     ) -> list[GenerationResult]:
-        """Sample continuations of equal-length prompts together, with a shared KV cache."""
+        """Sample continuations of equal-length prompts together, with a shared KV cache;
+        the sampler runs on the device for the whole batch (models/sampling_torch.py)."""
         from transformers import DynamicCache
 
         room = self._n_ctx - len(prompts[0])
-        rows = [
-            _Row(r, min(r.sampler.max_tokens, room), np.random.default_rng(r.seed))
-            for r in requests
-        ]
+        rows = [_Row(r, min(r.sampler.max_tokens, room), row_generator(r.seed)) for r in requests]
+        want_entropy = any(r.want_entropy for r in requests)
         cache = DynamicCache(config=self._model.config)
         inputs = torch.tensor(prompts, dtype=torch.long)
         active = list(range(len(rows)))
-        with torch.inference_mode():
-            while active:
-                out = self._model(input_ids=inputs, cache=cache, use_cache=True, logits_to_keep=1)
-                logits = out.logits[:, -1].to(torch.float64).numpy()
-                going = [
-                    position
-                    for position, i in enumerate(active)
-                    if rows[i].step(logits[position], self._end_ids, self._decode)
-                ]
-                if not going:
-                    break
-                if len(going) < len(active):
-                    cache.batch_select_indices(torch.tensor(going, dtype=torch.long))
-                active = [active[p] for p in going]
-                inputs = torch.tensor([[rows[i].tokens[-1]] for i in active], dtype=torch.long)
+        while active:
+            logits = self._call(inputs, cache, logits_to_keep=1)[:, -1]
+            drawn = draw(
+                logits,
+                [rows[i].request.sampler for i in active],
+                [rows[i].generator for i in active],
+                want_entropy,
+            )
+            going = [
+                position
+                for position, i in enumerate(active)
+                if rows[i].accept(drawn, position, self._end_ids, self._decode)
+            ]
+            if not going:
+                break
+            if len(going) < len(active):
+                cache.batch_select_indices(torch.tensor(going, device=self._device))
+            active = [active[p] for p in going]
+            inputs = torch.tensor([[rows[i].tokens[-1]] for i in active], dtype=torch.long)
         return [row.result(len(prompts[0])) for row in rows]
 
     def close(self) -> None:
