@@ -172,7 +172,7 @@ def through_runner(
         runner = Runner(store, "bench", executor=executor, batch_size=batch, progress=False)
         sync()
         started = time.perf_counter()
-        results = runner.run(spec, requests)
+        results = runner.score(spec, requests)
         sync()
         elapsed = time.perf_counter() - started
         store.close()
