@@ -13,7 +13,7 @@ from personascope.models.base import (
     TextPrompt,
 )
 from personascope.models.catalog import ModelSpec
-from personascope.outputs import atomic_output, output_file
+from personascope.outputs import atomic_output
 from personascope.runner import Runner
 
 
@@ -30,7 +30,6 @@ def write_samples(
     """Generate samples ``seed, seed + 1, ...`` (a chat model gets the prompt as a user
     message unless ``raw``) and write one JSON object per sample, with its sampler
     settings and order, seed, text and token statistics; return how many were written."""
-    output_file(out_file)  # a bad output path fails before the model runs
     chat = (spec.kind or runner.model_info(spec).kind) == "chat" and not raw
     the_prompt = ChatPrompt((Message("user", prompt),)) if chat else TextPrompt(prompt)
     requests = [GenerationRequest(the_prompt, sampler, seed + i) for i in range(n)]

@@ -23,6 +23,7 @@ from personascope.defaults import DEFAULT_ALIGNED_MODEL
 from personascope.errors import PersonascopeError
 from personascope.models.base import SamplerSettings
 from personascope.models.providers import resolve
+from personascope.outputs import output_file
 from personascope.sample import write_samples
 
 
@@ -59,6 +60,7 @@ def sample(
         sampler = SamplerSettings(temperature, top_p, top_k, min_p, max_tokens, tuple(stop or ()))
     except ValueError as exc:
         raise PersonascopeError(str(exc)) from exc
+    output_file(out_file)  # a bad output path fails before the run folder is made
     runs_on = executor_for(executor, ray_address, ray_workers)
     with RunSession(run_dir, command_line(), executor=runs_on) as session:
         written = write_samples(session.runner, spec, prompt, n, seed, sampler, out_file, raw)
