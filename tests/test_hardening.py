@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from personascope.errors import PersonascopeError
-from personascope.store import Store
+from personascope.findings import FINDINGS_KEY
+from personascope.store import ResultRow, Store
 from personascope.testing.clitools import one_error_line, run_cli
 
 DEEP = "[" * 200_000 + "]" * 200_000
@@ -135,7 +136,7 @@ def planted_store(folder, n: int = 400) -> None:
     with Store(folder) as store:
         run_id = store.start_run("personascope sample", {})
         rows = [
-            (f"h{i:05d}", "generate", "m@1", {"i": i}, {"text": "x" * 200}, run_id, 0.1)
+            ResultRow(f"h{i:05d}", "generate", "m@1", {"i": i}, {"text": "x" * 200}, run_id, 0.1)
             for i in range(n)
         ]
         store.put_results(rows)
@@ -258,8 +259,7 @@ def figure_data(page: str) -> list[dict]:
 
 def test_markup_in_labels_reaches_plotly_escaped(tmp_path):
     with Store(tmp_path) as store:
-        for name, data in scaffold_findings().items():
-            store.put_finding("scaffold", name, data)
+        store.put_finding("scaffold", FINDINGS_KEY, scaffold_findings())
     done = run_cli("report", str(tmp_path))
     assert done.returncode == 0, done.stderr
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
@@ -272,7 +272,8 @@ def test_markup_in_labels_reaches_plotly_escaped(tmp_path):
     # nothing in the document body carries the markup raw (tables escape too; the head
     # holds plotly.js itself)
     body = page.split("</head>", 1)[1]
-    assert "<b>bold" not in body and "<i>metric" not in body and "<a href" not in body
+    assert "<b>bold" not in body and "<i>metric" not in body
+    assert MARKUP_MODEL not in body  # (the report's own links, e.g. the claims table's, stay)
 
 
 def test_every_label_field_is_escaped_once():
@@ -409,7 +410,7 @@ def test_models_lists_full_ids_when_piped_and_as_json(tmp_path):
     piped = run_cli("models", "--no-check", env=env)
     assert piped.returncode == 0, piped.stderr
     ids = [line.split("\t")[0] for line in piped.stdout.splitlines()]
-    assert {"llamacpp/smollm2-135m-instruct", f"lab/{name}", "vllm/<hub id or dir>"} <= set(ids)
+    assert {"llamacpp/smollm2-135m-instruct", f"lab/{name}", "vllm/..."} <= set(ids)
     listed = run_cli("models", "--no-check", "--json", env=env)
     rows = {row["model_id"]: row for row in json.loads(listed.stdout)}
     assert rows[f"lab/{name}"]["installed"].startswith("no: lab/")  # its adapter is gone
@@ -421,8 +422,7 @@ def test_control_and_bidi_characters_from_model_text_are_shown_escaped(tmp_path)
     findings = scaffold_findings()
     findings["table"]["model_id"] = hidden
     with Store(tmp_path) as store:
-        for name, data in findings.items():
-            store.put_finding("scaffold", name, data)
+        store.put_finding("scaffold", FINDINGS_KEY, findings)
     done = run_cli("report", str(tmp_path))
     assert done.returncode == 0, done.stderr
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
