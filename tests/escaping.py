@@ -35,3 +35,11 @@ def assert_only_escaped(html: str) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in html  # rendered, escaped
     for body in SCRIPT.findall(html):
         assert "<img" not in body and "<b>" not in body and "</script" not in body.lower()
+
+
+def assert_figures_escaped(html: str) -> None:
+    """Plotly's JSON writes ``<`` as ``\\u003c``: a raw tag there reaches Plotly, which
+    renders some tags in labels; only the HTML-escaped form may be there."""
+    bodies = "".join(SCRIPT.findall(html))
+    assert "onerror=alert(1)" in bodies  # the figure carries the planted label
+    assert "\\u003cimg" not in bodies and "\\u003cb\\u003e" not in bodies

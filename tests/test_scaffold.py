@@ -8,7 +8,7 @@ import re
 import pytest
 
 from contexts import embedded_context
-from escaping import assert_only_escaped, poisoned
+from escaping import assert_figures_escaped, assert_only_escaped, poisoned
 from personascope.metrics.lexical import tokenize_words
 from personascope.models.base import (
     ChatPrompt,
@@ -354,3 +354,12 @@ def test_planted_markup_in_the_scaffold_section_is_escaped(planted_scaffold):
     findings, _ = planted_scaffold
     section = renderer("scaffold")(poisoned(findings, ["fake/planted-writer"]))
     assert_only_escaped("".join(str(b) for b in section.blocks))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 19 item 9")
+def test_planted_markup_reaches_the_pareto_figure_escaped(planted_scaffold):
+    from personascope.report.sections import renderer
+
+    findings, _ = planted_scaffold
+    section = renderer("scaffold")(poisoned(findings, ["fake/planted-writer"]))
+    assert_figures_escaped("".join(str(b) for b in section.blocks))
