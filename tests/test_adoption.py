@@ -166,7 +166,10 @@ def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
     for row in condition["validity"]["domains"].values():
         assert row["verdict"] == "valid", row["reasons"]
         assert row["reference"] == f"{condition['provenance']['inventory']} human norms"
-    assert profile["derived_type"]["type"] is not None
+    # default O 3.5 < human mean 4.02 (S), C 3.25 >= 3.19 / 2.89 (J), E 2.75 < 2.90 / 2.93 (I),
+    # A 4.0 >= 3.91 / 3.93 (F): Mini-IPIP means, whole form / first two items per domain
+    assert profile["derived_type"]["type"] == "ISFJ"
+    assert profile["derived_type"]["split"] == "human mean (T = 50)"
     assert set(profile["t_scores"]) == set("OCEAN")
     assert condition["provenance"]["model_key"] == "fake/adopter@1"
     controls = model_findings["controls"]

@@ -255,7 +255,11 @@ def test_real_models_tiny_interview(tmp_path):
         assert len(model["entropy"]["curve"]) == 2
         for point in model["entropy"]["curve"]:
             assert 0.0 <= point["value"] <= 1.0, model_id
-        assert model["entropy"]["lambda"]["value"] is not None
+        # two turns: ybar_0 exp(-lambda t) fits both exactly, lambda = ln(ybar_0 / ybar_1)
+        # (a zero end pins it to the search bound, +-5)
+        assert model["entropy"]["lambda"]["value"] == pytest.approx(
+            two_point_decay(*[p["value"] for p in model["entropy"]["curve"]]), abs=1e-4
+        )
         assert 0.0 < model["option_mass"] <= 1.0
         # the two interviews start from the same empty history but sample different answers
         answers = [t[0]["answer"] for t in model["transcripts"]]
@@ -278,3 +282,13 @@ def test_real_models_tiny_interview(tmp_path):
         }
         assert cells["narrowing per turn (answer entropy)"] != "-"
     ctx.store.close()
+
+
+def two_point_decay(first: float, second: float) -> float:
+    """The decay rate of y0 exp(-lambda t) through (0, first) and (1, second), lambda in
+    [-5, 5]: ln(first / second), or the bound a zero end pushes it to."""
+    if first == second == 0:
+        return 0.0
+    if second == 0 or first == 0:
+        return 5.0 if second == 0 else -5.0
+    return max(-5.0, min(5.0, math.log(first / second)))

@@ -5,11 +5,13 @@ one-line errors."""
 from __future__ import annotations
 
 import json
+import signal
 
 import pytest
 
+from escaping import assert_only_escaped, poisoned
 from personascope.store import Store
-from personascope.testing.clitools import one_error_line, run_cli
+from personascope.testing.clitools import one_error_line, run_cli, run_until
 
 TINY = [
     "lab",
@@ -72,7 +74,7 @@ def test_tiny_lab_stores_findings_report_and_model_ids(lab_run):
     curve = summary["curves"]["first_name_entropy"]
     assert [p["step"] for p in curve["points"]] == [0, 2] and curve["reference"] > 0
     with Store(out, read_only=True) as store:
-        assert store.findings("lab")[("lab", "summary")]["tag"] == TAG
+        assert store.findings("lab")[("lab", "findings")]["tag"] == TAG
     html = (out / "report.html").read_text()
     assert 'id="lab"' in html and f"lab/{TAG}-2" in html and "Gemma" in html
     assert f"lab/{TAG}-2" in done.stdout
@@ -112,3 +114,54 @@ def test_too_few_distinct_samples_is_one_line(lab_run):
     assert done.returncode == 1
     line = one_error_line(done.stderr)
     assert "too few distinct samples" in line and "--samples" in line
+
+
+def test_planted_markup_in_the_lab_section_is_escaped(lab_run):
+    from personascope.report.sections import render_json
+
+    out, _ = lab_run
+    with Store(out, read_only=True) as store:
+        stored = store.findings("lab")[("lab", "findings")]
+    model_ids = [stored["base_model"], *(c["model_id"] for c in stored["checkpoints"])]
+    section = render_json("lab", poisoned(stored, model_ids))
+    assert_only_escaped("".join(str(b) for b in section.blocks))
+
+
+# what differs between two runs of the same lab besides the results: clocks and paths
+RUN_ONLY = ("stages", "dir", "resumed_from_step", "steps_run_now", "seconds_per_step")
+
+
+def results_only(value):
+    if isinstance(value, dict):
+        return {
+            k: results_only(v)
+            for k, v in value.items()
+            if k not in RUN_ONLY and "runtime" not in k and "per_second" not in k
+        }
+    if isinstance(value, list):
+        return [results_only(v) for v in value]
+    return value
+
+
+def test_killed_while_sampling_and_while_training_then_rerun(lab_run, tmp_path, monkeypatch):
+    reference, _ = lab_run
+    monkeypatch.setenv("PERSONASCOPE_LAB_HOME", str(tmp_path / "home"))
+    out = tmp_path / "run"
+    args = [*TINY, "--out", str(out)]
+    code, _ = run_until(args, done=8, label="lab: base-model samples")
+    assert code == -signal.SIGKILL
+    with Store(out, read_only=True) as store:
+        assert 8 <= store.count_results() < 16  # killed between the two batches of 8
+    code, _ = run_until(args, done=1, label="train (DPO steps)")
+    assert code == -signal.SIGKILL
+    assert not (out / "summary.json").exists()
+    done = run_cli(*args, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summaries = [
+        json.loads((d / "summary.json").read_text())["studies"]["lab"] for d in (reference, out)
+    ]
+    # the checkpoints' keys hold the adapter's SHA-256: the same adapters
+    assert [c["model_key"] for c in summaries[1]["checkpoints"]] == [
+        c["model_key"] for c in summaries[0]["checkpoints"]
+    ]
+    assert results_only(summaries[1]) == results_only(summaries[0])

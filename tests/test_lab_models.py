@@ -185,3 +185,18 @@ def test_base_typicality_of_base_samples_is_their_own_logprob(gemma):
     got = ev.base_logprobs(generated, scored)
     want = [float(np.mean(r.token_logprobs)) for r in kept]
     np.testing.assert_allclose(got, want, atol=0.02)
+
+
+def test_an_adapter_hash_does_not_depend_on_the_order_peft_wrote_its_modules(tmp_path):
+    from personascope.lab.checkpoints import adapter_sha256
+    from personascope.models.gguf_lora import ADAPTER_CONFIG, ADAPTER_WEIGHTS
+
+    hashes = []
+    for order in (["q_proj", "k_proj", "v_proj"], ["v_proj", "q_proj", "k_proj"]):
+        folder = tmp_path / "-".join(order)
+        folder.mkdir()
+        (folder / ADAPTER_WEIGHTS).write_bytes(b"the same weights")
+        config = {"r": 8, "target_modules": order}  # peft writes a set in hash-seed order
+        (folder / ADAPTER_CONFIG).write_text(json.dumps(config), encoding="utf-8")
+        hashes.append(adapter_sha256(folder))
+    assert hashes[0] == hashes[1]

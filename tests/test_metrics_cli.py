@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
+
+import pytest
 
 from personascope.metrics.embedding import embedder_name, text_hash
 from personascope.store import Store
@@ -57,7 +60,36 @@ def test_against_a_reference_file_with_trait_vectors(tmp_path):
     assert report["comparison"]["matching"]["n"] == 6
     trait_metrics = report["traits"]["metrics"]
     assert set(trait_metrics["variance_ratio"]) == {"O", "C"}
-    assert trait_metrics["energy_distance"]["params"]["p_value"] <= 1
+    # E = 2 mean |g - r| - mean_{i != i'} |g - g'| - mean_{j != j'} |r - r'| (Szekely &
+    # Rizzo 2013), recomputed here over the (O, C) vectors matched by name
+    mine_v = [(i, i % 3) for i in range(6)]
+    theirs_v = [(-i, 2 * i) for i in range(6)] * 2
+    energy = trait_metrics["energy_distance"]
+    expected = (
+        2 * mean_distance(mine_v, theirs_v)
+        - mean_distance(mine_v, mine_v, skip_self=True)
+        - mean_distance(theirs_v, theirs_v, skip_self=True)
+    )
+    assert energy["value"] == pytest.approx(expected, rel=1e-9)
+    # (1 + #{permuted E >= observed}) / (1 + 199): O >= 0 against O <= 0 sets the two
+    # samples apart, so few of the 199 relabellings reach the observed E
+    permutations = energy["params"]["permutations"]
+    assert permutations == 199
+    assert energy["params"]["p_value"] * (1 + permutations) == pytest.approx(
+        round(energy["params"]["p_value"] * (1 + permutations))
+    )
+    assert energy["params"]["p_value"] < 0.05
+
+
+def mean_distance(a, b, skip_self=False):
+    """Mean Euclidean distance over pairs of ``a`` x ``b`` (i != j with ``skip_self``)."""
+    pairs = [
+        math.dist(x, y)
+        for i, x in enumerate(a)
+        for j, y in enumerate(b)
+        if not (skip_self and i == j)
+    ]
+    return sum(pairs) / len(pairs)
 
 
 def test_malformed_jsonl_names_the_line(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from personascope.errors import InputFileError, MetricInputError
 from personascope.metrics.embedding import Embedder, text_hash
 from personascope.metrics.estimate import Jackknife
+from personascope.metrics.lexical import tokenize_words
 from personascope.metrics.panel import (
     PanelSettings,
     by_input_panel,
@@ -147,11 +148,44 @@ def test_compare_texts_matches_n_and_length_and_adds_coverage(embedder):
 def test_per_input_and_across_input(embedder):
     texts = PERSONAS[:12]
     labels = [str(i % 3) for i in range(12)]
-    out = by_input_panel(texts, labels, QUICK, embedder.embed(texts))
+    vectors = embedder.embed(texts)
+    out = by_input_panel(texts, labels, QUICK, vectors)
     for metric in ("ead_mean", "cosine"):
         assert out[metric]["per_input"]["n"] == 3
         assert out[metric]["per_input"]["params"]["set_size"] == 3
-        assert out[metric]["across_input"]["value"] > 0
+    # 3 inputs of 4 outputs: sets of s = min(4, 3) = 3; per input its first 3 outputs
+    # (texts i, i + 3, i + 6), across inputs one chunk and slot j (texts 3j, 3j + 1, 3j + 2)
+    per_sets = [[i, i + 3, i + 6] for i in range(3)]
+    across_sets = [[3 * j, 3 * j + 1, 3 * j + 2] for j in range(3)]
+    for metric, value in (
+        ("ead_mean", lambda s: hand_ead_mean([texts[i] for i in s])),
+        ("cosine", lambda s: hand_mean_cosine_distance(vectors[s])),
+    ):
+        per = np.mean([value(s) for s in per_sets])
+        across = np.mean([value(s) for s in across_sets])
+        assert out[metric]["per_input"]["value"] == pytest.approx(per, rel=1e-9), metric
+        assert out[metric]["across_input"]["value"] == pytest.approx(across, rel=1e-9), metric
+
+
+def hand_ead_mean(texts, vocab=50_000, max_n=4):
+    """EAD_n = distinct n-grams / (V (1 - ((V - 1) / V)^C)) (Liu et al. 2022), n-grams
+    within each text, averaged over n = 1..4."""
+    values = []
+    for n in range(1, max_n + 1):
+        grams = [
+            tuple(w[i : i + n]) for w in map(tokenize_words, texts) for i in range(len(w) - n + 1)
+        ]
+        values.append(len(set(grams)) / (vocab * (1 - ((vocab - 1) / vocab) ** len(grams))))
+    return float(np.mean(values))
+
+
+def hand_mean_cosine_distance(vectors):
+    """Mean over pairs i != j of 1 - cos(x_i, x_j)."""
+    n = len(vectors)
+    return np.mean([
+        1 - vectors[i] @ vectors[j] / np.linalg.norm(vectors[i]) / np.linalg.norm(vectors[j])
+        for i in range(n) for j in range(n) if i != j
+    ])  # fmt: skip
 
 
 def test_syntactic_metrics_see_repeated_templates():

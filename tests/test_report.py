@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from browser import chromium, visit
+from escaping import assert_only_escaped, poisoned
 from personascope.testing.clitools import one_error_line, run_cli
 
 XSS = "<script>alert(1)</script>"
@@ -109,3 +110,20 @@ def test_report_renders_offline_in_a_real_browser(audit_dir):
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", page.dom, flags=re.S)
     assert not any("alert(1)" in body for body in scripts)  # ... and never as a script
     assert (audit_dir / "report.png").stat().st_size > 20_000
+
+
+# --- escaping: planted markup in every stored name, text and model id ------------------
+
+
+@pytest.mark.parametrize("study", ["collapse", "adoption", "stability", "commitment", "scaffold"])
+def test_planted_markup_in_stored_findings_is_escaped(audit_dir, study):
+    from personascope.report.sections import render_json
+    from personascope.store import Store
+
+    with Store(audit_dir, read_only=True) as store:
+        stored = store.findings(study)[(study, "findings")]
+        model_ids = [m["model_id"] for m in store.models().values() if m.get("model_id")]
+    assert stored and model_ids
+    section = render_json(study, poisoned(stored, model_ids))
+    html = "".join(str(b) for b in section.blocks)
+    assert_only_escaped(html)

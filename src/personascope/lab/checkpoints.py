@@ -89,8 +89,13 @@ class Checkpoint:
 
 
 def adapter_sha256(adapter_dir: Path) -> str:
-    """Hash of an adapter: its configuration (canonical JSON) and its weights file."""
+    """Hash of an adapter: its configuration (canonical JSON) and its weights file.
+
+    peft writes ``target_modules`` from a set, in an order that changes with Python's hash
+    seed: sorted here, so the same adapter has the same hash in every process."""
     config = json.loads((adapter_dir / ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8"))
     digest.update(file_sha256(adapter_dir / ADAPTER_WEIGHTS).encode("ascii"))
     return digest.hexdigest()
