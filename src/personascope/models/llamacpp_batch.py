@@ -25,6 +25,7 @@ other compositions).
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -56,6 +57,11 @@ class MultiSequenceContext:
         params.kv_unified = False
         params.n_ctx = n_ctx_seq * n_seq
         self._ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
+        if llm._lora_adapter is not None:  # a lab model: the same adapter as llm's context
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(llm._lora_adapter)
+            scales = (ctypes.c_float * 1)(llm.lora_scale)
+            if llama_cpp.llama_set_adapters_lora(self._ctx.ctx, adapters, 1, scales):
+                raise RuntimeError("cannot apply the LoRA adapter to the generation context")
         self._memory = llama_cpp.llama_get_memory(self._ctx.ctx)
         self._batch = llama_cpp.llama_batch_init(max(n_seq, int(params.n_batch)), 0, 1)
         self._n_vocab = llm.n_vocab()
