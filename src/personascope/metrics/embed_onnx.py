@@ -11,11 +11,12 @@ The torch model is the reference; this route computes the same function faster:
   :data:`~personascope.models.hf_convert.MANIFEST` (route, worst probe cosine, size and
   SHA-256 of every file), written last; it is built under a temporary name and renamed
   into place, and rebuilt when a file disagrees with the manifest.
-* **no int8.** Dynamic int8 quantization (per-channel weights, ONNX Runtime) ran 1.1-1.2x
-  the float32 export's speed, but it quantizes activations with one scale per batch
-  tensor: a text's vector then depends on the other texts padded into its batch ("Hello."
-  alone and in a batch with a 60-word text differed at cosine ~0.98), which a cache keyed
-  by the text cannot allow; one text per batch removes that and the speed with it.
+* **no int8.** Dynamic int8 quantization (per-channel weights, ONNX Runtime) ran about
+  1.2x the float32 export's speed in one measurement under load, but it quantizes
+  activations with one scale per batch tensor: a text's vector then depends on the other
+  texts padded into its batch ("Hello." alone and in a batch with a 60-word text differed
+  by up to 0.02 per coordinate), which a cache keyed by the text cannot allow; one text
+  per batch removes that and the speed with it.
 * **encode.** Texts are tokenized as sentence-transformers does (the model's
   ``tokenizer.json``, truncation at 256 tokens), sorted by length so each batch pads
   little, run through ONNX Runtime, mean-pooled over real tokens and L2-normalised:
