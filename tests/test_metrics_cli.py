@@ -111,8 +111,8 @@ def test_the_full_panel_caches_embeddings_in_the_run_folder(tmp_path):
     panel = json.loads(done.stdout)["panel"]
     assert panel["metrics"]["vendi_q1"]["n"] == 6 and "pos_compression_ratio" in panel["metrics"]
     with Store(run_dir) as store:
-        stored = store.get_embeddings(embedder_name(), [text_hash(t) for t in TEXTS])
-    assert len(stored) == 6
+        stored = store.get_embeddings(panel["embedder"], [text_hash(t) for t in TEXTS])
+    assert len(stored) == 6 and panel["embedder"].startswith(embedder_name())
 
 
 def test_against_the_human_big_five_norms(tmp_path):

@@ -39,6 +39,7 @@ from personascope.models.base import (
 from personascope.models.catalog import ModelSpec
 from personascope.models.chat_template import checked_prompt, render_prompt
 from personascope.models.eval_blocks import SCHEME, block_ends, ends_paragraph
+from personascope.models.llamacpp_batch import MultiSequenceContext
 from personascope.models.sampling import (
     SAMPLER_ORDER,
     cut_at_stop,
@@ -48,6 +49,7 @@ from personascope.models.sampling import (
 )
 
 DEFAULT_N_CTX = 4096
+DEFAULT_PARALLEL = 8  # sequences generated together (one decoding step carries a token each)
 
 
 @contextmanager
@@ -124,6 +126,8 @@ class LlamaCppModel:
         self._eos_text = model.token_get_text(eos) if eos >= 0 else ""
         self._add_bos = bool(model.add_bos_token())
         self._prefix_reuse = bool(spec.options.get("prefix_reuse", True))
+        self._parallel = max(1, int(spec.options.get("parallel", DEFAULT_PARALLEL)))
+        self._generation: MultiSequenceContext | None = None
         self._tokens: list[int] = []  # what the KV cache holds
         self._stable = 0  # leading tokens evaluated in whole canonical blocks
         self._pieces: dict[int, str] = {}  # token id -> its text, for finding paragraph ends
@@ -141,6 +145,7 @@ class LlamaCppModel:
                 "n_ctx": self._n_ctx,
                 "n_threads": threads,
                 "eval_blocks": SCHEME,
+                "parallel": self._parallel,
                 "description": model.desc(),
                 "n_params": model.n_params(),
                 "chat_template": self._template,
@@ -226,57 +231,125 @@ class LlamaCppModel:
     # -- generation --------------------------------------------------------------------
 
     def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        """Generate up to ``parallel`` requests at a time (fewer where this build's
+        logits would depend on the step's width), one token for each per decoding step
+        (:mod:`personascope.models.llamacpp_batch`); a finished request's slot takes the
+        next request in prompt order. The results equal one-at-a-time generation's."""
         prompts = [self.tokenize_prompt(r.prompt) for r in requests]
+        if not requests:
+            return []
+        need = max(
+            min(self._n_ctx, len(p) + r.sampler.max_tokens) for p, r in zip(prompts, requests)
+        )
+        context = self._parallel_context(min(self._parallel, len(requests)), need)
+        queue = sorted(range(len(requests)), key=lambda k: prompts[k])[::-1]
         results: list[GenerationResult | None] = [None] * len(requests)
-        for i in sorted(range(len(requests)), key=lambda k: prompts[k]):
-            results[i] = self._generate_one(prompts[i], requests[i])
+        active: dict[int, tuple[int, _Generation, int, int]] = {}  # seq -> (i, state, token, pos)
+        before = context.n_evaluated
+        while queue or active:
+            for seq in range(context.width):
+                while seq not in active and queue:
+                    i = queue.pop()
+                    state = _Generation(requests[i], len(prompts[i]), self._n_ctx, self)
+                    token = state.advance(context.start(seq, prompts[i]))
+                    if token is None:
+                        results[i] = state.result()
+                    else:
+                        active[seq] = (i, state, token, len(prompts[i]))
+            if not active:
+                break
+            seqs = sorted(active)
+            logits = context.step([(active[q][2], active[q][3], q) for q in seqs])
+            for seq, row in zip(seqs, logits):
+                i, state, _, pos = active[seq]
+                token = state.advance(row)
+                if token is None:
+                    results[i] = state.result()
+                    del active[seq]
+                else:
+                    active[seq] = (i, state, token, pos + 1)
+        self.n_evaluated += context.n_evaluated - before
         return [r for r in results if r is not None]
 
-    def _is_end(self, token: int) -> bool:
+    def _parallel_context(self, n_seq: int, need: int) -> MultiSequenceContext:
+        """The generation context, rebuilt when it has too few sequences or too little room."""
+        context = self._generation
+        if context is None or context.n_seq < n_seq or context.n_ctx_seq < need:
+            if context is not None:
+                context.close()
+            size = -(-max(need, context.n_ctx_seq if context else 0) // 256) * 256
+            n = max(n_seq, context.n_seq if context else 1)
+            with _quiet_stderr():
+                context = MultiSequenceContext(self._llm, n, min(size, self._n_ctx), self._piece)
+            self._generation = context
+        return context
+
+    def is_end(self, token: int) -> bool:
         import llama_cpp
 
         return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
 
-    def _decode(self, tokens: list[int]) -> str:
+    def decode(self, tokens: list[int]) -> str:
         return self._llm.detokenize(tokens).decode("utf-8", errors="replace")
 
-    def _generate_one(self, prompt: list[int], request: GenerationRequest) -> GenerationResult:
-        settings = request.sampler
-        rng = np.random.default_rng(request.seed)
-        logits = self._eval_prompt(prompt)
-        tokens: list[int] = []
-        logprobs: list[float] = []
-        entropies: list[float] = []
-        finish: str = "length"
-        text = ""
-        room = self._n_ctx - len(prompt)
-        for _ in range(min(settings.max_tokens, room)):
-            dist = log_softmax(logits)
-            token = sample_token(dist, settings, rng)
-            if self._is_end(token):
-                finish = "stop"
-                break
-            tokens.append(token)
-            logprobs.append(float(dist[token]))
-            if request.want_entropy:
-                entropies.append(entropy(dist))
-            text = self._decode(tokens)
-            stopped = cut_at_stop(text, tokens, settings.stop, self._decode)
-            if stopped is not None:
-                text, kept = stopped
-                del tokens[kept:], logprobs[kept:], entropies[kept:]
-                finish = "stop"
-                break
-            if len(tokens) < settings.max_tokens:
-                logits = self._eval_next(token)
-        return GenerationResult(
-            text=text,
-            token_ids=tuple(tokens),
-            token_logprobs=tuple(logprobs),
-            finish_reason=finish,  # type: ignore[arg-type]
-            n_prompt_tokens=len(prompt),
-            entropies=tuple(entropies) if request.want_entropy else None,
-        )
-
     def close(self) -> None:
+        if self._generation is not None:
+            self._generation.close()
+            self._generation = None
         self._llm.close()
+
+
+class _Generation:
+    """One request's sampling state: the seeded sampler, stop strings, entropies."""
+
+    def __init__(
+        self, request: GenerationRequest, n_prompt: int, n_ctx: int, model: LlamaCppModel
+    ) -> None:
+        self.request = request
+        self.rng = np.random.default_rng(request.seed)
+        self.n_prompt = n_prompt
+        self.limit = min(request.sampler.max_tokens, n_ctx - n_prompt)
+        self.model = model
+        self.tokens: list[int] = []
+        self.logprobs: list[float] = []
+        self.entropies: list[float] = []
+        self.finish = "length"
+        self.text = ""
+        self.drawn = 0
+
+    def advance(self, logits: np.ndarray) -> int | None:
+        """Draw the next token from ``logits``; the token to evaluate next, or None when
+        the request is finished."""
+        settings = self.request.sampler
+        if self.drawn >= self.limit:
+            return None
+        self.drawn += 1
+        dist = log_softmax(logits)
+        token = sample_token(dist, settings, self.rng)
+        if self.model.is_end(token):
+            self.finish = "stop"
+            return None
+        self.tokens.append(token)
+        self.logprobs.append(float(dist[token]))
+        if self.request.want_entropy:
+            self.entropies.append(entropy(dist))
+        self.text = self.model.decode(self.tokens)
+        stopped = cut_at_stop(self.text, self.tokens, settings.stop, self.model.decode)
+        if stopped is not None:
+            self.text, kept = stopped
+            del self.tokens[kept:], self.logprobs[kept:], self.entropies[kept:]
+            self.finish = "stop"
+            return None
+        if len(self.tokens) >= settings.max_tokens or self.drawn >= self.limit:
+            return None
+        return token
+
+    def result(self) -> GenerationResult:
+        return GenerationResult(
+            text=self.text,
+            token_ids=tuple(self.tokens),
+            token_logprobs=tuple(self.logprobs),
+            finish_reason=self.finish,  # type: ignore[arg-type]
+            n_prompt_tokens=self.n_prompt,
+            entropies=tuple(self.entropies) if self.request.want_entropy else None,
+        )
