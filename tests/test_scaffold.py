@@ -94,7 +94,7 @@ def test_scaffold_study_end_to_end(tmp_path):
         ctx.runner.executor.close()
     table, pareto = findings["table"], findings["pareto"]
     assert again["table"]["rows"].keys() == table["rows"].keys()
-    assert stored[("scaffold", "table")]["model_id"] == spec.model_id  # the chat model
+    assert stored[("scaffold", "findings")]["table"]["model_id"] == spec.model_id  # the chat model
     assert table["token_budget"] == BUDGET
     for name, row in table["rows"].items():
         assert 0 < row["generated_tokens"] <= BUDGET, name
