@@ -119,20 +119,25 @@ class MultiSequenceContext:
     def invariant_width(self, limit: int) -> int:
         """The widest decoding step (at most ``limit`` tokens) such that every width from
         1 to it gives each sequence bit-identical logits to a one-token step; checked on
-        a probe (the same three tokens in every sequence, then one step of each width)."""
+        a probe in which every sequence differs (its own prompt length, position and next
+        token, as real requests do), against each sequence's step alone."""
         import llama_cpp
 
-        probe, token, pos = [11, 12, 13], 14, 3
+        steps = []  # (token, position, sequence)
         for seq in range(limit):
-            self.start(seq, probe)
-        alone = self.step([(token, pos, 0)])[0]
-        llama_cpp.llama_memory_seq_rm(self._memory, 0, pos, -1)
+            prompt = list(range(11, 14 + seq))
+            self.start(seq, prompt)
+            steps.append((20 + seq, len(prompt), seq))
+        alone = []
+        for token, pos, seq in steps:
+            alone.append(self.step([(token, pos, seq)])[0])
+            llama_cpp.llama_memory_seq_rm(self._memory, seq, pos, -1)
         width = 1
         for w in range(2, limit + 1):
-            rows = self.step([(token, pos, seq) for seq in range(w)])
-            for seq in range(w):
+            rows = self.step(steps[:w])
+            for _, pos, seq in steps[:w]:
                 llama_cpp.llama_memory_seq_rm(self._memory, seq, pos, -1)
-            if not all(np.array_equal(row, alone) for row in rows):
+            if not all(np.array_equal(row, alone[i]) for i, row in enumerate(rows)):
                 break
             width = w
         for seq in range(limit):
