@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from personascope.cachefiles import MANIFEST, is_complete
 from personascope.errors import MetricInputError
 from personascope.metrics import embed_onnx
 from personascope.metrics.embedding import Embedder, chosen_route, model_dir, text_hash
-from personascope.models.hf_convert import MANIFEST, is_complete
 from personascope.store import Store
 
 TEXTS = [

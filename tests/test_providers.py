@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from personascope.cachefiles import file_sha256
 from personascope.errors import ModelNotFoundError
 from personascope.instruments.administration import administer
 from personascope.instruments.inventory import load_inventory
@@ -23,7 +24,7 @@ from personascope.models.base import (
     SamplerSettings,
     TextPrompt,
 )
-from personascope.models.catalog import ModelSpec, embedded_gguf_path, file_sha256
+from personascope.models.catalog import ModelSpec, embedded_gguf_path
 from personascope.models.eval_blocks import SCHEME
 from personascope.models.providers import (
     Provider,

@@ -14,9 +14,10 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from personascope.cachefiles import file_sha256
 from personascope.errors import ModelLoadError
 from personascope.lab.checkpoints import Checkpoint, base_gguf, lookup
-from personascope.models.catalog import ModelSpec, file_sha256
+from personascope.models.catalog import ModelSpec
 from personascope.models.gguf_lora import gguf_architecture, write_lora_gguf
 from personascope.models.llamacpp import LlamaCppModel
 

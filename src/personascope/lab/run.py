@@ -230,9 +230,10 @@ def run_lab(
     runner: Runner, store: Store, out_dir: Path, config: LabConfig, progress: bool = True
 ) -> dict[str, Any]:
     """Run (or resume) the lab; store and return its findings."""
+    from personascope.cachefiles import is_complete
     from personascope.lab.train import train
     from personascope.metrics.embedding import Embedder
-    from personascope.models.hf_convert import converted_folder, folder_for, is_complete
+    from personascope.models.hf_convert import converted_folder, folder_for
 
     out_dir.mkdir(parents=True, exist_ok=True)
     stages = Stages()

@@ -8,7 +8,7 @@ The torch model is the reference; this route computes the same function faster:
 * **verify.** The export is kept only if every probe text's vector has cosine
   >= :data:`MIN_COSINE` to the torch vector (measured: 1.0000). The folder
   ``<user cache>/embedder-onnx/<model>-<sha[:16]>/`` holds the model, its tokenizer and
-  :data:`~personascope.models.hf_convert.MANIFEST` (route, worst probe cosine, size and
+  :data:`~personascope.cachefiles.MANIFEST` (route, worst probe cosine, size and
   SHA-256 of every file), written last; it is built under a temporary name and renamed
   into place, and rebuilt when a file disagrees with the manifest.
 * **no int8.** Dynamic int8 quantization (per-channel weights, ONNX Runtime) ran about
@@ -41,9 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from personascope.cachefiles import MANIFEST, file_sha256, is_complete, user_cache_dir
 from personascope.errors import PersonascopeError
-from personascope.models.catalog import file_sha256, user_cache_dir
-from personascope.models.hf_convert import MANIFEST, is_complete
 
 CACHE_NAME = "embedder-onnx"
 MODEL_FILE = "model.onnx"

@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from personascope.cachefiles import file_sha256, user_cache_dir
 from personascope.errors import ModelNotFoundError
 from personascope.models.base import ModelKind
 from personascope.models.eval_blocks import SCHEME as EVAL_SCHEME
@@ -82,36 +81,6 @@ class ModelSpec:
     @property
     def embedded(self) -> EmbeddedModel | None:
         return EMBEDDED.get(self.name) if self.provider in ("llamacpp", "hf") else None
-
-
-def user_cache_dir() -> Path:
-    """``$PERSONASCOPE_CACHE`` or ``~/.cache/personascope``."""
-    root = os.environ.get("PERSONASCOPE_CACHE") or Path.home() / ".cache" / "personascope"
-    path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, memoised in the user cache by (path, size, mtime)."""
-    stat = path.stat()
-    memo_file = user_cache_dir() / "file-hashes.json"
-    try:
-        memo = json.loads(memo_file.read_text())
-    except (OSError, ValueError):
-        memo = {}
-    memo_key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    if memo_key in memo:
-        return memo[memo_key]
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    memo[memo_key] = digest.hexdigest()
-    tmp = memo_file.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(memo))
-    tmp.replace(memo_file)
-    return memo[memo_key]
 
 
 def _package_dir(module: str, package: str) -> Path:

@@ -30,10 +30,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from personascope.cachefiles import MANIFEST, file_sha256, is_complete, user_cache_dir
 from personascope.errors import ModelLoadError
-from personascope.models.catalog import ModelSpec, file_sha256, user_cache_dir
+from personascope.models.catalog import ModelSpec
 
-MANIFEST = "personascope-manifest.json"
 CACHE_NAME = "hf-converted"
 
 
@@ -66,21 +66,6 @@ def folder_for(spec: ModelSpec, root: Path | None = None) -> Path:
 def gguf_sha(spec: ModelSpec) -> str:
     """The GGUF file hash of an embedded model (the part of its key after ``@``)."""
     return spec.key.rpartition("@")[2].partition("#")[0]
-
-
-def is_complete(folder: Path) -> bool:
-    """True when ``folder`` holds a manifest whose files all exist with the recorded
-    sizes and SHA-256 hashes (hashes are memoised by path, size and mtime)."""
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        files = manifest["files"]
-        for name, entry in files.items():
-            path = folder / name
-            if path.stat().st_size != entry["size"] or file_sha256(path) != entry["sha256"]:
-                return False
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return bool(files)
 
 
 def converted_folder(spec: ModelSpec, root: Path | None = None) -> Path:
