@@ -26,23 +26,20 @@ from personascope.testing.contexts import embedded_context
 from personascope.testing.fake import fake_runner, register_fake
 
 BUDGET = 70
+LAYERED = {  # two code-sampled layers; the model writes the rest
+    "layers": [
+        {"name": "gender", "type": "categorical", "values": ["female", "male"]},
+        {"name": "occupation", "type": "categorical", "values": ["baker", "pilot", "nurse"]},
+    ],
+    "sampler": {"max_tokens": 24},
+}
 SETTINGS = {
     "strategies": ["naive", "layered"],
     "token_budget": BUDGET,
     "max_targets": 2,
     "configs": {
         "naive": {"sampler": {"max_tokens": 24}},
-        "layered": {
-            "layers": [
-                {"name": "gender", "type": "categorical", "values": ["female", "male"]},
-                {
-                    "name": "occupation",
-                    "type": "categorical",
-                    "values": ["baker", "pilot", "nurse"],
-                },
-            ],
-            "sampler": {"max_tokens": 24},
-        },
+        "layered": LAYERED,
     },
 }
 
@@ -152,17 +149,7 @@ PLANTED_SETTINGS = {
     "diversity_metric": "distinct_2",
     "configs": {
         "naive": {"sampler": {"max_tokens": 24}},
-        "layered": {
-            "layers": [
-                {"name": "gender", "type": "categorical", "values": ["female", "male"]},
-                {
-                    "name": "occupation",
-                    "type": "categorical",
-                    "values": ["baker", "pilot", "nurse"],
-                },
-            ],
-            "sampler": {"max_tokens": 24},
-        },
+        "layered": LAYERED,
         "diasynth": {
             "layers": [
                 {"name": "gender", "type": "categorical", "values": ["female", "male"]},
