@@ -128,7 +128,9 @@ def test_planted_markup_in_the_lab_section_is_escaped(lab_run):
 
 
 # what differs between two runs of the same lab besides the results: clocks and paths
-RUN_ONLY = ("stages", "dir", "resumed_from_step", "steps_run_now", "seconds_per_step")
+RUN_ONLY = (
+    "stages", "dir", "resumed_from_step", "steps_run_now", "seconds_per_step", "timings_s"
+)  # fmt: skip
 
 
 def results_only(value):

@@ -181,6 +181,7 @@ def hand_ead_mean(texts, vocab=50_000, max_n=4):
 
 def hand_mean_cosine_distance(vectors):
     """Mean over pairs i != j of 1 - cos(x_i, x_j)."""
+    vectors = np.asarray(vectors, dtype=np.float64)
     n = len(vectors)
     return np.mean([
         1 - vectors[i] @ vectors[j] / np.linalg.norm(vectors[i]) / np.linalg.norm(vectors[j])

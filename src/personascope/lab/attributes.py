@@ -86,8 +86,10 @@ def repeat_share(values: Sequence[Hashable]) -> float:
 
 
 def reference_mass(values: Sequence[Hashable], probs: dict[Hashable, float]) -> float:
-    """sum over distinct observed v of p_ref(v): how much of the reference is covered."""
-    return float(sum(probs.get(v, 0.0) for v in set(values)))
+    """sum over distinct observed v of p_ref(v): how much of the reference is covered.
+    Summed exactly (``math.fsum``): a set's order changes with the hash seed, a plain
+    sum's last bit with the order."""
+    return math.fsum(probs.get(v, 0.0) for v in set(values))
 
 
 def total_variation(values: Sequence[Hashable], probs: dict[Hashable, float]) -> float:
@@ -96,7 +98,7 @@ def total_variation(values: Sequence[Hashable], probs: dict[Hashable, float]) ->
         return math.nan
     counts = Counter(values)
     keys = set(counts) | set(probs)
-    return 0.5 * sum(abs(counts.get(k, 0) / len(values) - probs.get(k, 0.0)) for k in keys)
+    return 0.5 * math.fsum(abs(counts.get(k, 0) / len(values) - probs.get(k, 0.0)) for k in keys)
 
 
 def age_band(age: int) -> str | None:
