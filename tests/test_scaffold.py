@@ -57,14 +57,14 @@ def test_matched_texts_share_n_and_length():
         "c": ["lonely text"],
     }
     matched, record = matched_texts(populations, seed=0)
-    assert set(matched) == {"a", "b"} and record["excluded"] == ["c"]
-    assert record["n"] == 2 and all(len(v) == 2 for v in matched.values())
-    assert record["truncated_to_words"] == 14  # b's median length: (12 + 16) / 2
+    assert set(matched) == {"a", "b"} and record.excluded == ["c"]
+    assert record.n == 2 and all(len(v) == 2 for v in matched.values())
+    assert record.truncated_to_words == 14  # b's median length: (12 + 16) / 2
     assert all(len(t.split()) <= 14 for v in matched.values() for t in v)
     assert matched_texts(populations, seed=0) == (matched, record)
     short = {"a": populations["a"], "tiny": ["x y", "z w v"]}
     matched, record = matched_texts(short, seed=0)
-    assert record["truncated_to_words"] == MIN_MATCHED_WORDS  # not cut to 2 words
+    assert record.truncated_to_words == MIN_MATCHED_WORDS  # not cut to 2 words
     assert matched["tiny"] == ["x y", "z w v"]
 
 
@@ -75,8 +75,8 @@ def test_a_starved_strategy_does_not_shrink_the_comparison():
         "starved": ["one text", "two texts", "three texts"],
     }
     matched, record = matched_texts(populations, seed=0)
-    assert set(matched) == {"a", "b"} and record["excluded"] == ["starved"]
-    assert record["n"] == MIN_MATCHED_N == 5
+    assert set(matched) == {"a", "b"} and record.excluded == ["starved"]
+    assert record.n == MIN_MATCHED_N == 5
 
 
 def test_scaffold_study_end_to_end(tmp_path):

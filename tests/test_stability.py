@@ -193,11 +193,12 @@ def test_free_text_analysis_separates_noise_from_persona():
     rng = np.random.default_rng(0)
     noise_only = rng.normal(size=(6, 2, 3, 8))
     result = free_text_analysis(noise_only, ["t"] * 36, n_draws=500, seed=0)
-    assert result["persona_share"]["low"] == pytest.approx(0.0, abs=0.05)
+    assert result.persona_share.ci is not None
+    assert result.persona_share.ci[0] == pytest.approx(0.0, abs=0.05)
     signal = noise_only * 0.1 + rng.normal(size=(6, 1, 1, 8)) * 3
     result = free_text_analysis(signal, ["t"] * 36, n_draws=500, seed=0)
-    assert result["persona_share"]["value"] > 0.9
-    assert result["icc1"]["value"] > 0.9
+    assert result.persona_share.value > 0.9
+    assert result.icc1.value > 0.9
 
 
 # --- CLI -----------------------------------------------------------------------------

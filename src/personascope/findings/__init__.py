@@ -7,6 +7,11 @@ Every study returns one :class:`Findings` dataclass. It serialises to plain JSON
 and all, by :meth:`Findings.from_json`; so a report is rebuilt from the store alone and a
 notebook gets the same objects back from a finished run.
 
+A field is stored under its name, in declaration order; the field metadata
+:func:`stored_as` names another key (one that is not a Python name, such as ``lambda``),
+and :data:`OMIT_IF_NONE` marks a key the JSON leaves out while the field is ``None`` (a
+key that only some results have).
+
 This package depends only on :mod:`personascope.metrics.estimate`: the report and the
 claims table read findings without importing any study or backend.
 """
@@ -27,10 +32,27 @@ F = TypeVar("F", bound="Findings")
 # The name a study's findings are stored under (``Store.put_finding(study, FINDINGS_KEY, ...)``).
 FINDINGS_KEY = "findings"
 ESTIMATE_KEYS = frozenset({"value", "low", "high", "n", "method"})
+_KEY = "personascope.findings.key"
+_OMIT_NONE = "personascope.findings.omit_none"
 
 
 class FindingsError(PersonascopeError):
     """Stored findings that do not match the study's findings type."""
+
+
+OMIT_IF_NONE: Mapping[str, Any] = types.MappingProxyType({_OMIT_NONE: True})
+"""Field metadata (``field(default=None, metadata=OMIT_IF_NONE)``): the JSON leaves the key
+out while the field is ``None``, and an absent key decodes to ``None``."""
+
+
+def stored_as(key: str) -> Mapping[str, Any]:
+    """Field metadata (``field(metadata=stored_as("lambda"))``): the field is stored under
+    the JSON key ``key`` (one that is not a Python name)."""
+    return types.MappingProxyType({_KEY: key})
+
+
+def _key(f: dataclasses.Field[Any]) -> str:
+    return str(f.metadata.get(_KEY, f.name))
 
 
 def to_json(value: Any) -> Any:
@@ -38,7 +60,11 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Estimate):
         return value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            _key(f): to_json(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not (f.metadata.get(_OMIT_NONE) and getattr(value, f.name) is None)
+        }
     if isinstance(value, Mapping):
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -63,10 +89,11 @@ def from_json(kind: Any, data: Any, where: str = "findings") -> Any:
         hints = typing.get_type_hints(kind)
         values = {}
         for f in dataclasses.fields(kind):
-            if f.name in data:
-                values[f.name] = from_json(hints[f.name], data[f.name], f"{where}.{f.name}")
+            key = _key(f)
+            if key in data:
+                values[f.name] = from_json(hints[f.name], data[key], f"{where}.{key}")
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise FindingsError(f"{where}: missing {f.name!r}")
+                raise FindingsError(f"{where}: missing {key!r}")
         return kind(**values)
     args = typing.get_args(kind)
     if origin in (dict, Mapping):
@@ -107,6 +134,25 @@ def estimates_in(data: Any, path: str = "") -> Iterator[tuple[str, Mapping[str, 
     elif isinstance(data, list):
         for i, value in enumerate(data):
             yield from estimates_in(value, f"{path}[{i}]")
+
+
+@dataclasses.dataclass
+class EstimateRecord:
+    """An estimate stored as ``{"value", "low", "high", "n", "method"}`` without the
+    ``params`` of an :class:`Estimate`; subclasses add the keys stored after these (a
+    curve's turn, a bootstrap score's counts)."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+    method: str
+
+    @property
+    def estimate(self) -> Estimate:
+        """The record as an :class:`Estimate` (for formatting)."""
+        ci = None if self.low is None or self.high is None else (self.low, self.high)
+        return Estimate(self.value, ci, self.n, self.method)  # type: ignore[arg-type]
 
 
 @dataclasses.dataclass

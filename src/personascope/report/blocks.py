@@ -15,6 +15,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from personascope.metrics.estimate import Estimate
+
 
 @dataclass
 class Section:
@@ -77,10 +79,15 @@ def fmt_ci(value: Any, low: Any, high: Any, digits: int = 3) -> str:
     return f"{fmt(value, digits)} [{fmt(low, digits)}, {fmt(high, digits)}]"
 
 
-def fmt_estimate(entry: Mapping[str, Any] | None, digits: int = 3, percent: bool = False) -> str:
-    """``value [low, high]`` of a stored estimate (``{"value", "low", "high", "n",
-    "method"}``, :func:`personascope.metrics.estimate.estimate_dict`); ``-`` when it is
-    missing or has no value. ``percent`` shows proportions as whole percentages."""
+def fmt_estimate(
+    entry: Estimate | Mapping[str, Any] | None, digits: int = 3, percent: bool = False
+) -> str:
+    """``value [low, high]`` of an :class:`~personascope.metrics.estimate.Estimate` or a
+    stored one (``{"value", "low", "high", "n", "method"}``,
+    :func:`personascope.metrics.estimate.estimate_dict`); ``-`` when it is missing or has
+    no value. ``percent`` shows proportions as whole percentages."""
+    if isinstance(entry, Estimate):
+        entry = entry.to_dict()
     if not entry or entry.get("value") is None:
         return "-"
     if not percent:

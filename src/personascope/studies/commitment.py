@@ -43,7 +43,21 @@ import numpy as np
 import yaml
 
 from personascope.errors import PersonascopeError
-from personascope.findings.commitment import CommitmentFindings
+from personascope.findings import from_json
+from personascope.findings.commitment import (
+    CommitmentFindings,
+    Curve,
+    CurvePoint,
+    Exchange,
+    Frame,
+    ModelCommitment,
+    ProbeCurve,
+    ProbeQuestion,
+    Requests,
+    Sampler,
+    Seeds,
+)
+from personascope.findings.commitment import Interview as InterviewRecord
 from personascope.metrics.decay import decay_rate, mean_curve
 from personascope.metrics.embedding import Embedder
 from personascope.metrics.estimate import jsonable
@@ -271,74 +285,77 @@ def dispersion(embedder: Embedder, descriptions: list[list[list[str]]]) -> np.nd
                      for c in range(c_n)])  # fmt: skip
 
 
+def curve_points(values: np.ndarray, bounds: tuple[float, float]) -> list[CurvePoint]:
+    """The mean curve over conversations (:func:`mean_curve`) as findings."""
+    return from_json(list[CurvePoint], mean_curve(values, bounds=bounds), "curve")
+
+
 def curve_findings(
     values: np.ndarray, label: str, definition: str, bounds: tuple[float, float]
-) -> dict[str, Any]:
+) -> Curve:
     rates = decay_rate(values)
-    return {
-        "label": label,
-        "definition": definition,
-        "curve": mean_curve(values, bounds=bounds),
-        "y0": rates["y0"].to_dict(),
-        "lambda": rates["lambda"].to_dict(),
-        "per_conversation": np.round(values, 4).tolist(),
-    }
+    return Curve(
+        label=label,
+        definition=definition,
+        curve=curve_points(values, bounds),
+        y0=rates["y0"],
+        lambda_=rates["lambda"],
+        per_conversation=np.round(values, 4).tolist(),
+    )
 
 
 def run_model(
     ctx: StudyContext, spec: ModelSpec, interview: Interview, design: Settings, embedder: Embedder
-) -> dict[str, Any]:
+) -> ModelCommitment:
     started = time.perf_counter()
     kind = ctx.kind(spec)
     run = run_conversations(ctx, spec, kind, interview, design)
     entropy, mass = run["entropy"], run["mass"]
     spread = dispersion(embedder, run["descriptions"])
     per_probe = {
-        probe.id: {
-            "entropy": mean_curve(entropy[:, :, j], bounds=(0.0, 1.0)),
-            "option_mass": np.round(mass[:, :, j].mean(axis=0), 4).tolist(),
-        }
+        probe.id: ProbeCurve(
+            entropy=curve_points(entropy[:, :, j], (0.0, 1.0)),
+            option_mass=np.round(mass[:, :, j].mean(axis=0), 4).tolist(),
+        )
         for j, probe in enumerate(interview.probes)
     }
     frame = frame_template(kind, interview)
-    return {
-        "model_key": spec.key,
-        "kind": kind,
-        "frame": {"id": frame.id, "text": frame.text},
-        "sampler": {
-            "temperature": design.temperature,
-            "answer_tokens": design.answer_tokens,
-            "describe_tokens": design.describe_tokens,
-            "stop": list(BASE_STOP if kind == "base" else ()),
-        },
-        "seeds": {
-            "rule": "seed = run_seed * 1000003 + conversation * 10000 + turn * 100 + k "
+    return ModelCommitment(
+        model_key=spec.key,
+        kind=kind,
+        frame=Frame(frame.id, frame.text),
+        sampler=Sampler(
+            temperature=design.temperature,
+            answer_tokens=design.answer_tokens,
+            describe_tokens=design.describe_tokens,
+            stop=list(BASE_STOP if kind == "base" else ()),
+        ),
+        seeds=Seeds(
+            rule="seed = run_seed * 1000003 + conversation * 10000 + turn * 100 + k "
             "(k = 0 main line, 1..K self-descriptions)",
-            "run_seed": ctx.seed,
-        },
-        "requests": run["requests"],
-        "entropy": curve_findings(
+            run_seed=ctx.seed,
+        ),
+        requests=Requests(**run["requests"]),
+        entropy=curve_findings(
             entropy.mean(axis=2),
             "answer entropy of the choice probes",
             "normalised entropy H(p)/log(n) of the exact option distribution, mean over "
             f"{len(interview.probes)} probes",
             (0.0, 1.0),
         ),
-        "dispersion": curve_findings(
+        dispersion=curve_findings(
             spread,
             "dispersion of self-descriptions",
             f"mean pairwise cosine distance of {design.continuations} regenerated "
             "one-sentence self-descriptions (all-MiniLM-L6-v2)",
             (0.0, 2.0),
         ),
-        "probes": per_probe,
-        "option_mass": round(float(mass.mean()), 4),
-        "transcripts": [
-            [{"question": q, "answer": a} for q, a in history] for history in run["histories"]
-        ],
-        "descriptions": run["descriptions"][0],
-        "elapsed_s": round(time.perf_counter() - started, 2),
-    }
+        probes=per_probe,
+        option_mass=round(float(mass.mean()), 4),
+        transcripts=[[Exchange(q, a) for q, a in history] for history in run["histories"]],
+        descriptions=run["descriptions"][0],
+        elapsed_s=round(time.perf_counter() - started, 2),
+    )
 
 
 class CommitmentStudy(Study[Settings, CommitmentFindings]):
@@ -368,25 +385,21 @@ class CommitmentStudy(Study[Settings, CommitmentFindings]):
         design = settings
         interview = replace(interview, probes=interview.probes[: design.probes])
         embedder = Embedder(ctx.store)
-        findings: dict[str, Any] = {
-            "design": {**asdict(design), "seed": ctx.seed},
-            "interview": {
-                "system": interview.system,
-                "intro": interview.intro,
-                "questions": list(interview.questions[: design.turns]),
-                "probes": [
-                    {"id": p.id, "question": p.question, "options": list(p.options)}
-                    for p in interview.probes
-                ],
-                "describe": interview.describe,
-            },
-            "embedder": embedder.name,
-            "interval_method": (
+        findings = CommitmentFindings(
+            design=jsonable({**asdict(design), "seed": ctx.seed}),
+            interview=InterviewRecord(
+                system=interview.system,
+                intro=interview.intro,
+                questions=list(interview.questions[: design.turns]),
+                probes=[ProbeQuestion(p.id, p.question, list(p.options)) for p in interview.probes],
+                describe=interview.describe,
+            ),
+            embedder=embedder.name,
+            interval_method=(
                 "per turn: t-interval over conversations; y0 and lambda: delete-one-"
                 "conversation jackknife; 95%"
             ),
-            "models": {},
-        }
+        )
         for spec in ctx.models:
-            findings["models"][spec.model_id] = run_model(ctx, spec, interview, design, embedder)
-        return CommitmentFindings.from_json(jsonable(findings))
+            findings.models[spec.model_id] = run_model(ctx, spec, interview, design, embedder)
+        return findings

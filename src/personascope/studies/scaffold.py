@@ -32,7 +32,21 @@ from typing import Any
 import numpy as np
 
 from personascope.errors import PersonascopeError
-from personascope.findings.scaffold import ScaffoldFindings
+from personascope.findings import from_json
+from personascope.findings.scaffold import (
+    Dedup,
+    Diversity,
+    Fidelity,
+    Matching,
+    Panel,
+    Pareto,
+    ParetoPoint,
+    ScaffoldFindings,
+    ScaffoldTable,
+    StrategyRow,
+    WallTime,
+)
+from personascope.metrics.estimate import jsonable
 from personascope.metrics.matching import truncate_words, word_counts
 from personascope.metrics.panel import PanelSettings, text_panel
 from personascope.models.base import ModelKind
@@ -102,7 +116,7 @@ def pareto_front(points: dict[str, tuple[float, float]]) -> set[str]:
 
 def matched_texts(
     populations: dict[str, list[str]], seed: int
-) -> tuple[dict[str, list[str]], dict[str, Any]]:
+) -> tuple[dict[str, list[str]], Matching]:
     """Every population at the same n (subsampled without replacement) and cut to the
     same number of words: the smallest median length, but at least ``MIN_MATCHED_WORDS``
     (one strategy's degenerate three-word outputs would otherwise cut every text to
@@ -113,7 +127,7 @@ def matched_texts(
     floor = MIN_MATCHED_N if enough else 2
     usable = {k: v for k, v in populations.items() if len(v) >= floor}
     if not usable:
-        return {}, {"n": 0, "note": "no strategy produced two or more unique personas"}
+        return {}, Matching(n=0, note="no strategy produced two or more unique personas")
     n = min(len(v) for v in usable.values())
     rng = np.random.default_rng([seed, 11])
     picked = {}
@@ -122,14 +136,14 @@ def matched_texts(
         picked[name] = [texts[int(i)] for i in index]
     shortest = int(min(np.median(word_counts(t)) for t in picked.values()))
     length = max(MIN_MATCHED_WORDS, shortest)
-    record = {
-        "n": n,
-        "from_n": {k: len(v) for k, v in populations.items()},
-        "truncated_to_words": length,
-        "length_floor": MIN_MATCHED_WORDS,
-        "seed": seed,
-        "excluded": sorted(set(populations) - set(usable)),
-    }
+    record = Matching(
+        n=n,
+        from_n={k: len(v) for k, v in populations.items()},
+        truncated_to_words=length,
+        length_floor=MIN_MATCHED_WORDS,
+        seed=seed,
+        excluded=sorted(set(populations) - set(usable)),
+    )
     return {k: [truncate_words(t, length) for t in v] for k, v in picked.items()}, record
 
 
@@ -180,7 +194,7 @@ class ScaffoldStudy(Study[Settings, ScaffoldFindings]):
         judge_kind = ctx.kind(judge)
         budget = settings.token_budget
         names = list(settings.strategies or STRATEGY_NAMES)
-        rows: dict[str, dict[str, Any]] = {}
+        rows: dict[str, StrategyRow] = {}
         texts: dict[str, list[str]] = {}
         for name in names:
             rows[name], texts[name] = self._measure(
@@ -188,19 +202,19 @@ class ScaffoldStudy(Study[Settings, ScaffoldFindings]):
             )
         metric, diversity, matching = self._diversity(ctx, texts, settings)
         for name, row in rows.items():
-            row["diversity"] = diversity.get(name)
-        table = {
-            "model_id": spec.model_id,
-            "model_key": spec.key,
-            "kind": kind,
-            "judge": judge.model_id,
-            "token_budget": budget,
-            "budget_counts": "generated tokens of every model call; judge calls not counted",
-            "seed": ctx.seed,
-            "diversity_metric": metric,
-            "matching": matching,
-            "rows": rows,
-        }
+            row.diversity = diversity.get(name)
+        table = ScaffoldTable(
+            model_id=spec.model_id,
+            model_key=spec.key,
+            kind=kind,
+            judge=judge.model_id,
+            token_budget=budget,
+            budget_counts="generated tokens of every model call; judge calls not counted",
+            seed=ctx.seed,
+            diversity_metric=metric,
+            matching=matching,
+            rows=rows,
+        )
         pareto = self._pareto(rows, metric)
         return ScaffoldFindings(table=table, pareto=pareto)
 
@@ -214,7 +228,7 @@ class ScaffoldStudy(Study[Settings, ScaffoldFindings]):
         judge: ModelSpec,
         judge_kind: ModelKind,
         budget: int,
-    ) -> tuple[dict[str, Any], list[str]]:
+    ) -> tuple[StrategyRow, list[str]]:
         started = time.perf_counter()
         strategy = self.strategy(name, settings)
         job = Job(ctx.runner, spec, kind, ctx.seed, f"scaffold {name}")
@@ -234,27 +248,27 @@ class ScaffoldStudy(Study[Settings, ScaffoldFindings]):
         if kept:
             write_personas(Path(ctx.out_dir) / "scaffold" / f"{name}.jsonl", kept)
         names = [p.name for p in kept if p.name]
-        row = {
+        row = StrategyRow(
             **population.summary(),
-            "n_unique": len(kept),
-            "dedup": dedup.summary(),
-            "fidelity_basis": "assigned" if name in ASSIGNED else "stated",
-            "strategy_diagnostics": strategy_diagnostics(strategy),
-            "templates": sorted({p.provenance.template for p in kept if p.provenance}),
-            "samplers": _distinct([p.provenance.sampler for p in kept if p.provenance]),
-            "fidelity": fidelity,
-            "named_share": len(names) / len(kept) if kept else None,
-            "distinct_name_share": len(set(names)) / len(names) if names else None,
-            "wall_s": {
-                "generate": round(generated_s, 2),
-                "total": round(time.perf_counter() - started, 2),
-            },
-        }
+            n_unique=len(kept),
+            dedup=Dedup(**dedup.summary()),
+            fidelity_basis="assigned" if name in ASSIGNED else "stated",
+            strategy_diagnostics=jsonable(strategy_diagnostics(strategy)),
+            templates=sorted({p.provenance.template for p in kept if p.provenance}),
+            samplers=jsonable(_distinct([p.provenance.sampler for p in kept if p.provenance])),
+            fidelity=from_json(Fidelity, jsonable(fidelity), f"scaffold.{name}.fidelity"),
+            named_share=len(names) / len(kept) if kept else None,
+            distinct_name_share=len(set(names)) / len(names) if names else None,
+            wall_s=WallTime(
+                generate=round(generated_s, 2),
+                total=round(time.perf_counter() - started, 2),
+            ),
+        )
         return row, [p.description for p in kept]
 
     def _diversity(
         self, ctx: StudyContext, texts: dict[str, list[str]], settings: Settings
-    ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    ) -> tuple[str, dict[str, Diversity], Matching]:
         """The headline metric, each strategy's panel at matched n and length, and the
         matching record."""
         matched, record = matched_texts(texts, ctx.seed)
@@ -265,44 +279,48 @@ class ScaffoldStudy(Study[Settings, ScaffoldFindings]):
 
             embedder = Embedder(ctx.store)
         except PersonascopeError as exc:  # the embedder package is missing
-            semantic, record["semantic_note"] = False, str(exc)
+            semantic, record.semantic_note = False, str(exc)
         panel_settings = PanelSettings(syntactic=settings.syntactic, semantic=semantic)
         metric = settings.diversity_metric
         if not semantic and metric == "mean_cosine_distance":
             metric = FALLBACK_METRIC
-        out: dict[str, Any] = {}
+        out: dict[str, Diversity] = {}
         for name, group in matched.items():
-            panel = text_panel(group, settings=panel_settings, embedder=embedder)
-            out[name] = {"headline": panel["metrics"].get(metric), "panel": panel}
+            panel = jsonable(text_panel(group, settings=panel_settings, embedder=embedder))
+            out[name] = Diversity(
+                headline=panel["metrics"].get(metric),
+                panel=from_json(Panel, panel, f"scaffold.{name}.diversity.panel"),
+            )
         return metric, out, record
 
     @staticmethod
-    def _pareto(rows: dict[str, dict[str, Any]], metric: str) -> dict[str, Any]:
+    def _pareto(rows: dict[str, StrategyRow], metric: str) -> Pareto:
         points = {}
         listed = []
         for name, row in rows.items():
-            headline = (row.get("diversity") or {}).get("headline") or {}
-            overall = row["fidelity"]["overall"]
-            x, y = headline.get("value"), overall.get("value")
+            headline = (row.diversity.headline if row.diversity else None) or {}
+            overall = row.fidelity.overall
+            x, y = headline.get("value"), overall.value
             usable = x is not None and y is not None and np.isfinite(x) and np.isfinite(y)
             if usable:
                 points[name] = (float(x), float(y))
             listed.append(
-                {
-                    "strategy": name,
-                    "diversity": x,
-                    "diversity_ci": [headline.get("low"), headline.get("high")],
-                    "fidelity": y,
-                    "fidelity_ci": [overall.get("low"), overall.get("high")],
-                    "fidelity_basis": row["fidelity_basis"],
-                    "n": row["n_unique"],
-                }
+                ParetoPoint(
+                    strategy=name,
+                    diversity=x,
+                    diversity_ci=[headline.get("low"), headline.get("high")],
+                    fidelity=y,
+                    fidelity_ci=[overall.low, overall.high],
+                    fidelity_basis=row.fidelity_basis,
+                    n=row.n_unique,
+                    on_front=False,
+                )
             )
         front = pareto_front(points)
         for point in listed:
-            point["on_front"] = point["strategy"] in front
-        return {
-            "x": f"diversity: {metric} at matched n and length",
-            "y": "fidelity: mean chance-corrected accuracy of scored-back attributes",
-            "points": listed,
-        }
+            point.on_front = point.strategy in front
+        return Pareto(
+            x=f"diversity: {metric} at matched n and length",
+            y="fidelity: mean chance-corrected accuracy of scored-back attributes",
+            points=listed,
+        )

@@ -55,13 +55,33 @@ import numpy as np
 import yaml
 
 from personascope.errors import PersonascopeError
-from personascope.findings.stability import StabilityFindings
+from personascope.findings import from_json
+from personascope.findings.stability import (
+    AnovaTerm,
+    Component,
+    Domain,
+    FreeText,
+    InventoryAnswers,
+    ModelStability,
+    PersonaEntry,
+    Personas,
+    Projection,
+    Requests,
+    Sampler,
+    Seeds,
+    Sizes,
+    StabilityFindings,
+    Templates,
+    TemplateText,
+    Validity,
+)
 from personascope.instruments.administration import Administration, Condition, administer
 from personascope.instruments.inventory import Inventory, item_subset, load_inventory
 from personascope.instruments.validity import diagnose
 from personascope.metrics.embedding import Embedder
 from personascope.metrics.estimate import Estimate, jsonable
 from personascope.metrics.variance import (
+    Anova,
     VarianceComponents,
     crossed_anova,
     estimate_components,
@@ -222,9 +242,17 @@ def summarise(
     return share, snr, noise
 
 
-def free_text_analysis(
-    vectors: np.ndarray, texts: list[str], n_draws: int, seed: int
-) -> dict[str, Any]:
+def anova_terms(anova: Anova) -> list[AnovaTerm]:
+    """The ANOVA table as findings."""
+    return [AnovaTerm(t.name, t.ss, t.df, t.ms, t.eff_df) for t in anova.terms]
+
+
+def components(vc: VarianceComponents, where: str) -> dict[str, Component]:
+    """Every component's estimate, raw value and share (as the metrics encode them)."""
+    return from_json(dict[str, Component], vc.to_dict(), where)
+
+
+def free_text_analysis(vectors: np.ndarray, texts: list[str], n_draws: int, seed: int) -> FreeText:
     """Decompose (P, R, S, d) embeddings; ICC over P personas x R*S runs."""
     p, r, s, d = vectors.shape
     anova = crossed_anova(vectors, ["persona", "paraphrase"], "seed", multivariate=True)
@@ -234,25 +262,25 @@ def free_text_analysis(
     centred = vectors.reshape(-1, d) - vectors.reshape(-1, d).mean(axis=0)
     _, _, axes = np.linalg.svd(centred, full_matrices=False)
     coords = centred @ axes[:2].T
-    return {
-        "measurement": "self-description embeddings (all-MiniLM-L6-v2, unit vectors)",
-        "variance": "total variance = sum over the 384 dimensions (squared Euclidean spread)",
-        "anova": anova.table(),
-        "effective_dims": {t.name: t.eff_df / t.df for t in anova.terms},
-        "components": vc.to_dict(),
-        "persona_share": share.to_dict(),
-        "snr": snr.to_dict(),
-        "noise_ratio": noise.to_dict(),
-        "icc1": icc["icc1"].to_dict(),
-        "icc1k": icc["icc1k"].to_dict(),
-        "runs_per_persona": r * s,
-        "headline": headline(share, noise),
-        "projection": {
-            "method": "first two principal axes of the centred embeddings",
-            "points": np.round(coords.reshape(p, r, s, 2), 4).tolist(),
-        },
-        "examples": [texts[i * r * s] for i in range(p)],
-    }
+    return FreeText(
+        measurement="self-description embeddings (all-MiniLM-L6-v2, unit vectors)",
+        variance="total variance = sum over the 384 dimensions (squared Euclidean spread)",
+        anova=anova_terms(anova),
+        effective_dims={t.name: t.eff_df / t.df for t in anova.terms},
+        components=components(vc, "free_text.components"),
+        persona_share=share,
+        snr=snr,
+        noise_ratio=noise,
+        icc1=icc["icc1"],
+        icc1k=icc["icc1k"],
+        runs_per_persona=r * s,
+        headline=headline(share, noise),
+        projection=Projection(
+            method="first two principal axes of the centred embeddings",
+            points=np.round(coords.reshape(p, r, s, 2), 4).tolist(),
+        ),
+        examples=[texts[i * r * s] for i in range(p)],
+    )
 
 
 def within_request_variance(adm: Administration, samples: int | None) -> np.ndarray:
@@ -268,10 +296,11 @@ def within_request_variance(adm: Administration, samples: int | None) -> np.ndar
 
 
 def domain_analysis(
-    keyed: np.ndarray, variance: np.ndarray, n_draws: int, seed: int
-) -> dict[str, Any]:
+    entry: Domain, keyed: np.ndarray, variance: np.ndarray, n_draws: int, seed: int
+) -> None:
     """One domain: keyed scores and within-request variances, both (P, R, I) ->
-    components, domain-level share and SNR, ICC of the domain scores (P, R)."""
+    components, domain-level share and SNR, ICC of the domain scores (P, R), set on
+    ``entry``."""
     n_items = keyed.shape[2]
     domain_scores = keyed.mean(axis=2)
     anova = crossed_anova(keyed, ["persona", "paraphrase", "item"])
@@ -287,24 +316,22 @@ def domain_analysis(
     }
     share, snr, noise = summarise(vc, between, within)
     icc = icc_oneway(domain_scores).estimates()
-    return {
-        "n_items": n_items,
-        "anova": anova.table(),
-        "components": vc.to_dict(),
-        "item_level_persona_share": vc.share("persona").to_dict(),
-        "persona_share": share.to_dict(),
-        "snr": snr.to_dict(),
-        "noise_ratio": noise.to_dict(),
-        "icc1": icc["icc1"].to_dict(),
-        "icc1k": icc["icc1k"].to_dict(),
-        "headline": headline(share, noise),
-        "scores": np.round(domain_scores, 4).tolist(),
-    }
+    entry.n_items = n_items
+    entry.anova = anova_terms(anova)
+    entry.components = components(vc, "domain.components")
+    entry.item_level_persona_share = vc.share("persona")
+    entry.persona_share = share
+    entry.snr = snr
+    entry.noise_ratio = noise
+    entry.icc1 = icc["icc1"]
+    entry.icc1k = icc["icc1k"]
+    entry.headline = headline(share, noise)
+    entry.scores = np.round(domain_scores, 4).tolist()
 
 
 def inventory_analysis(
     adm: Administration, design: Settings, n_personas: int, seed: int
-) -> dict[str, Any]:
+) -> InventoryAnswers:
     """Per domain decomposition with the validity verdicts attached."""
     inv: Inventory = adm.inventory
     samples = design.answer_samples if design.answer_mode == "generate" else None
@@ -312,7 +339,7 @@ def inventory_analysis(
     keyed = adm.scores.keyed.reshape(n_personas, r, -1)
     variance = within_request_variance(adm, samples).reshape(n_personas, r, -1)
     validity = diagnose(adm)
-    domains: dict[str, Any] = {}
+    domains: dict[str, Domain] = {}
     for d in inv.domains:
         idx = np.array(inv.domain_indices(d))
         complete = [
@@ -321,21 +348,19 @@ def inventory_analysis(
             if np.all(np.isfinite(keyed[:, :, i])) and np.all(np.isfinite(variance[:, :, i]))
         ]
         verdict = validity.domains[d]
-        entry: dict[str, Any] = {"verdict": verdict.verdict, "reasons": verdict.reasons}
+        entry = Domain(verdict.verdict, list(verdict.reasons))
         if len(complete) < 2:
-            entry["skipped"] = (
+            entry.skipped = (
                 f"{len(complete)} of {len(idx)} items have an answer for every prompt; "
                 "the decomposition needs >= 2"
             )
         else:
-            entry.update(
-                domain_analysis(
-                    keyed[:, :, complete], variance[:, :, complete], design.n_draws, seed
-                )
+            domain_analysis(
+                entry, keyed[:, :, complete], variance[:, :, complete], design.n_draws, seed
             )
-            entry["items_dropped"] = len(idx) - len(complete)
+            entry.items_dropped = len(idx) - len(complete)
         if verdict.verdict == "invalid":
-            entry["interpretation"] = (
+            entry.interpretation = (
                 "withheld: the self-report is invalid for this model, so the persona share "
                 "measures answer habits, not personality"
             )
@@ -352,14 +377,14 @@ def inventory_analysis(
             "sampling component is the sample variance of the answers (n/(n-1)), and the "
             "noise of the estimated mean remains in the residual"
         )
-    return {
-        "measurement": f"keyed expected item scores ({inv.id}, 1-{inv.points})",
-        "provenance": adm.provenance(),
-        "mode": design.answer_mode,
-        "seed_facet": seed_facet,
-        "validity": validity.to_dict(),
-        "domains": domains,
-    }
+    return InventoryAnswers(
+        measurement=f"keyed expected item scores ({inv.id}, 1-{inv.points})",
+        provenance=jsonable(adm.provenance()),
+        mode=design.answer_mode,
+        seed_facet=seed_facet,
+        validity=from_json(Validity, jsonable(validity.to_dict()), "inventory.validity"),
+        domains=domains,
+    )
 
 
 # --- the study ------------------------------------------------------------------------
@@ -372,7 +397,7 @@ def run_model(
     personas: list[PersonaText],
     templates: list[Template],
     embedder: Embedder,
-) -> dict[str, Any]:
+) -> ModelStability:
     started = time.perf_counter()
     kind = ctx.kind(spec)
     prompts = persona_prompts(personas, templates)
@@ -387,29 +412,29 @@ def run_model(
     adm = administer(ctx.runner, spec, prompts, inv, condition, kind)
     inventory = inventory_analysis(adm, design, p, ctx.seed)
     sampler = requests[0].sampler
-    return {
-        "model_key": spec.key,
-        "kind": kind,
-        "sizes": {"personas": p, "paraphrases": r, "seeds": s, "items": len(inv.items)},
-        "requests": {
-            "self_descriptions": len(requests),
-            "inventory": len(prompts)
+    return ModelStability(
+        model_key=spec.key,
+        kind=kind,
+        sizes=Sizes(personas=p, paraphrases=r, seeds=s, items=len(inv.items)),
+        requests=Requests(
+            self_descriptions=len(requests),
+            inventory=len(prompts)
             * len(inv.items)
             * (design.answer_samples if design.answer_mode == "generate" else 1),
-        },
-        "self_description_template": (
+        ),
+        self_description_template=(
             BASE_FRAME.id if kind == "base" else "stability/chat: system=persona prompt"
         ),
-        "sampler": {**asdict(sampler), "stop": list(sampler.stop)},
-        "seeds": {
-            "rule": "seed = run_seed * 1000003 + cell * S + s, cell = persona * R + paraphrase",
-            "first": requests[0].seed,
-            "last": requests[-1].seed,
-        },
-        "free_text": free_text,
-        "inventory": inventory,
-        "elapsed_s": round(time.perf_counter() - started, 2),
-    }
+        sampler=Sampler(**{**asdict(sampler), "stop": list(sampler.stop)}),
+        seeds=Seeds(
+            rule="seed = run_seed * 1000003 + cell * S + s, cell = persona * R + paraphrase",
+            first=requests[0].seed,
+            last=requests[-1].seed,
+        ),
+        free_text=free_text,
+        inventory=inventory,
+        elapsed_s=round(time.perf_counter() - started, 2),
+    )
 
 
 class StabilityStudy(Study[Settings, StabilityFindings]):
@@ -441,26 +466,22 @@ class StabilityStudy(Study[Settings, StabilityFindings]):
         personas, source = personas_for(ctx, design)
         templates = paraphrase_templates(design)
         embedder = Embedder(ctx.store)
-        findings: dict[str, Any] = {
-            "design": {**asdict(design), "seed": ctx.seed},
-            "personas": {
-                "source": source,
-                "items": [{"id": p.id, "description": p.description} for p in personas],
-            },
-            "templates": {
-                "paraphrases": [{"id": t.id, "text": t.text} for t in templates],
-                "self_description": load_data()["self_description"],
-                "base_frame": {"id": BASE_FRAME.id, "text": BASE_FRAME.text},
-            },
-            "embedder": embedder.name,
-            "interval_method": (
+        findings = StabilityFindings(
+            design=jsonable({**asdict(design), "seed": ctx.seed}),
+            personas=Personas(source, [PersonaEntry(p.id, p.description) for p in personas]),
+            templates=Templates(
+                paraphrases=[TemplateText(t.id, t.text) for t in templates],
+                self_description=load_data()["self_description"],
+                base_frame=TemplateText(BASE_FRAME.id, BASE_FRAME.text),
+            ),
+            embedder=embedder.name,
+            interval_method=(
                 "components, shares, SNR: generalized pivotal quantities "
                 f"({design.n_draws} draws, seed {ctx.seed}); ICC: F interval; 95%"
             ),
-            "models": {},
-        }
+        )
         for spec in ctx.models:
-            findings["models"][spec.model_id] = run_model(
+            findings.models[spec.model_id] = run_model(
                 ctx, spec, design, personas, templates, embedder
             )
-        return StabilityFindings.from_json(jsonable(findings))
+        return findings

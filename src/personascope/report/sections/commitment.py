@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from personascope.findings.commitment import CommitmentFindings
+from personascope.findings.commitment import CommitmentFindings, Curve, ModelCommitment
+from personascope.metrics.estimate import Estimate
 from personascope.report.blocks import (
     Markup,
     Section,
@@ -23,10 +24,8 @@ from personascope.report.blocks import (
 )
 from personascope.report.figures import PALETTE, figure_div
 
-MEASURES = ("entropy", "dispersion")
 
-
-def _figure(models: dict[str, Any]) -> Markup:
+def _figure(models: dict[str, ModelCommitment]) -> Markup:
     from plotly.subplots import make_subplots
 
     figure = make_subplots(
@@ -38,13 +37,13 @@ def _figure(models: dict[str, Any]) -> Markup:
         ],
     )
     for i, (model_id, m) in enumerate(models.items()):
-        for col, measure in enumerate(MEASURES, start=1):
-            points = [p for p in m[measure]["curve"] if p["value"] is not None]
-            upper = [(p["high"] - p["value"]) if p["high"] is not None else 0 for p in points]
-            lower = [(p["value"] - p["low"]) if p["low"] is not None else 0 for p in points]
+        for col, measure in enumerate(_measures(m), start=1):
+            points = [p for p in measure.curve if p.value is not None]
+            upper = [(p.high - p.value) if p.high is not None else 0 for p in points]
+            lower = [(p.value - p.low) if p.low is not None else 0 for p in points]
             figure.add_scatter(
-                x=[p["turn"] for p in points],
-                y=[p["value"] for p in points],
+                x=[p.turn for p in points],
+                y=[p.value for p in points],
                 error_y={"type": "data", "array": upper, "arrayminus": lower, "visible": True},
                 mode="lines+markers",
                 name=model_id,
@@ -58,50 +57,45 @@ def _figure(models: dict[str, Any]) -> Markup:
     return figure_div(figure, height=400)
 
 
-def half_life(rate: dict[str, Any]) -> str:
-    value = rate.get("value")
+def _measures(m: ModelCommitment) -> tuple[Curve, Curve]:
+    """The model's two spread curves: answer entropy, then self-description dispersion."""
+    return m.entropy, m.dispersion
+
+
+def half_life(rate: Estimate) -> str:
+    value = rate.value
     if value is None or value <= 0:
         return "-"
     return f"{math.log(2) / value:.1f} turns"
 
 
-def _rows(models: dict[str, Any]) -> list[list[Any]]:
+def _rows(models: dict[str, ModelCommitment]) -> list[list[Any]]:
     rows = []
     for model_id, m in models.items():
-        for measure in MEASURES:
-            entry = m[measure]
-            curve = entry["curve"]
+        for entry in _measures(m):
             rows.append(
                 [
                     model_id,
-                    entry["label"],
-                    fmt_estimate(curve[0], 3),
-                    fmt_estimate(curve[-1], 3),
-                    fmt_estimate(entry["lambda"], 3),
-                    half_life(entry["lambda"]),
+                    entry.label,
+                    fmt_estimate(entry.curve[0].estimate, 3),
+                    fmt_estimate(entry.curve[-1].estimate, 3),
+                    fmt_estimate(entry.lambda_, 3),
+                    half_life(entry.lambda_),
                 ]
             )
     return rows
 
 
-def _probe_rows(model_id: str, m: dict[str, Any]) -> list[list[Any]]:
-    rows = []
-    for probe_id, probe in m["probes"].items():
-        curve = probe["entropy"]
-        rows.append(
-            [
-                model_id,
-                probe_id,
-                *(p["value"] for p in curve),
-                min(probe["option_mass"]),
-            ]
-        )
-    return rows
+def _probe_rows(model_id: str, m: ModelCommitment) -> list[list[Any]]:
+    return [
+        [model_id, probe_id, *(p.value for p in probe.entropy), min(probe.option_mass)]
+        for probe_id, probe in m.probes.items()
+    ]
 
 
 def render(findings: CommitmentFindings) -> Section:
     design, interview, models = findings.design, findings.interview, findings.models
-    probes = interview.get("probes", [])
+    probes = interview.probes
     section = Section(
         "commitment",
         "Commitment: does the model narrow to one character as the conversation goes on?",
@@ -110,7 +104,7 @@ def render(findings: CommitmentFindings) -> Section:
             f"model's own life, {design.get('turns')} main-line question(s) each; chat models "
             "in a multi-turn chat, base models in a transcript frame. After t answers of its "
             f"own, the model is probed with {len(probes)} multiple-choice questions "
-            f"({', '.join(p['id'] for p in probes)}), whose answer "
+            f"({', '.join(p.id for p in probes)}), whose answer "
             "distribution is read exactly from the option probabilities (normalised entropy: "
             f"0 = certain, 1 = uniform), and asked {design.get('continuations')} times to "
             "describe itself in one sentence (spread = mean pairwise cosine distance of the "
@@ -131,7 +125,7 @@ def render(findings: CommitmentFindings) -> Section:
             "[95% interval]; lambda > 0 means narrowing",
         )
     )
-    low_mass = {m: v["option_mass"] for m, v in models.items() if v["option_mass"] < 0.25}
+    low_mass = {m: v.option_mass for m, v in models.items() if v.option_mass < 0.25}
     if low_mass:
         section.blocks.append(
             note(
@@ -141,7 +135,7 @@ def render(findings: CommitmentFindings) -> Section:
                 "warning",
             )
         )
-    turns = max(len(m["entropy"]["curve"]) for m in models.values())
+    turns = max(len(m.entropy.curve) for m in models.values())
     probe_rows = [row for model_id, m in models.items() for row in _probe_rows(model_id, m)]
     section.blocks.append(
         details(
@@ -154,8 +148,8 @@ def render(findings: CommitmentFindings) -> Section:
     )
     section.blocks.append(heading("The first interview of each model"))
     for model_id, m in models.items():
-        transcript = [f"Q: {t['question']}\nA: {t['answer']}" for t in m["transcripts"][0]]
-        described = [" | ".join(texts) for texts in m["descriptions"]]
+        transcript = [f"Q: {t.question}\nA: {t.answer}" for t in m.transcripts[0]]
+        described = [" | ".join(texts) for texts in m.descriptions]
         section.blocks.append(
             details(
                 f"{model_id}: transcript and self-descriptions at each turn",
@@ -165,7 +159,7 @@ def render(findings: CommitmentFindings) -> Section:
         )
     for model_id, m in models.items():
         section.headline[model_id] = {
-            "narrowing per turn (answer entropy)": fmt_estimate(m["entropy"]["lambda"], 3),
-            "narrowing per turn (self-descriptions)": fmt_estimate(m["dispersion"]["lambda"], 3),
+            "narrowing per turn (answer entropy)": fmt_estimate(m.entropy.lambda_, 3),
+            "narrowing per turn (self-descriptions)": fmt_estimate(m.dispersion.lambda_, 3),
         }
     return section

@@ -1,0 +1,106 @@
+"""Typed findings of the stability, commitment and scaffold studies: the JSON a study
+stores is read back into nested dataclasses and written out again byte for byte, and a
+stored value of the wrong type is an error naming its path."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import pytest
+
+from personascope.findings import FindingsError, from_json, to_json
+from personascope.findings.commitment import CommitmentFindings, Curve, ModelCommitment
+from personascope.findings.scaffold import Matching, ScaffoldFindings, StrategyRow
+from personascope.findings.stability import Domain, ModelStability, StabilityFindings
+from personascope.metrics.estimate import Estimate
+
+# The planted runs of the studies' own tests (module-scoped fixtures, run once here).
+from test_commitment import planted  # noqa: F401
+from test_scaffold import planted_scaffold  # noqa: F401
+from test_stability import planted_findings  # noqa: F401
+
+STUDIES = {
+    "stability": (StabilityFindings, "planted_findings"),
+    "commitment": (CommitmentFindings, "planted"),
+    "scaffold": (ScaffoldFindings, "planted_scaffold"),
+}
+
+
+def stored_json(request: pytest.FixtureRequest, study: str) -> dict:
+    """The study's findings JSON from its planted run, as the store writes it."""
+    value = request.getfixturevalue(STUDIES[study][1])
+    findings = value[1] if study == "commitment" else value[0]
+    return json.loads(json.dumps(findings))
+
+
+@pytest.mark.parametrize("study", list(STUDIES))
+def test_study_findings_round_trip_to_the_same_json(request, study):
+    data = stored_json(request, study)
+    findings = STUDIES[study][0].from_json(data)
+    again = findings.to_json()
+    assert again == data
+    assert json.dumps(again) == json.dumps(data)  # same keys in the same order
+    assert findings.per_model() == (
+        data["models"]
+        if study != "scaffold"
+        else {data["table"]["model_id"]: {"rows": data["table"]["rows"]}}
+    )
+
+
+def test_the_findings_are_typed_all_the_way_down(request):
+    stability = StabilityFindings.from_json(stored_json(request, "stability"))
+    model = next(iter(stability.models.values()))
+    assert isinstance(model, ModelStability)
+    assert isinstance(model.free_text.persona_share, Estimate)
+    assert isinstance(model.free_text.components["persona"].share, Estimate)
+    assert all(isinstance(d, Domain) for d in model.inventory.domains.values())
+    commitment = CommitmentFindings.from_json(stored_json(request, "commitment"))
+    rate = next(iter(commitment.models.values()))
+    assert isinstance(rate, ModelCommitment) and isinstance(rate.entropy.lambda_, Estimate)
+    assert rate.entropy.curve[0].turn == 0 and rate.entropy.curve[0].estimate.n >= 2
+    scaffold = ScaffoldFindings.from_json(stored_json(request, "scaffold"))
+    assert all(isinstance(row, StrategyRow) for row in scaffold.table.rows.values())
+    assert isinstance(scaffold.table.matching, Matching)
+
+
+@pytest.mark.parametrize(
+    ("study", "path", "value", "message"),
+    [
+        ("stability", ("free_text", "runs_per_persona"), "eight", "expected int"),
+        ("stability", ("inventory", "domains", "O", "persona_share"), 0.5, "expected an estimate"),
+        ("commitment", ("entropy", "lambda"), [0.1], "expected an estimate object"),
+        ("commitment", ("probes",), [], "expected an object"),
+        ("scaffold", ("naive", "fidelity", "overall", "n"), "six", "expected int"),
+    ],
+)
+def test_a_mistyped_stored_value_is_an_error_naming_its_path(request, study, path, value, message):
+    data = copy.deepcopy(stored_json(request, study))
+    where = ["table", "rows"] if study == "scaffold" else ["models", next(iter(data["models"]))]
+    parent = data
+    for key in [*where, *path[:-1]]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    dotted = ".".join([study, *where, *path])
+    with pytest.raises(FindingsError, match=re.escape(dotted) + ": " + message):
+        STUDIES[study][0].from_json(data)
+
+
+def test_keys_only_some_results_have_are_left_out_and_read_back_as_none():
+    skipped = Domain("weak", ["too few items"], skipped="1 of 2 items have an answer")
+    data = {"verdict": "weak", "reasons": ["too few items"], "skipped": skipped.skipped}
+    assert to_json(skipped) == data
+    assert from_json(Domain, data) == skipped and skipped.persona_share is None
+    assert to_json(Matching(n=0, note="none")) == {"n": 0, "note": "none"}
+
+
+def test_a_field_stored_under_another_key_is_read_and_missed_under_that_key():
+    rate = Estimate(0.5, (0.1, 0.9), 3, "fit")
+    curve = Curve("entropy", "H/log n", [], Estimate(1.0, None, 3, "fit"), rate, [[1.0]])
+    data = to_json(curve)
+    assert data["lambda"] == rate.to_dict() and "lambda_" not in data
+    assert from_json(Curve, data, "curve") == curve
+    del data["lambda"]
+    with pytest.raises(FindingsError, match="curve: missing 'lambda'"):
+        from_json(Curve, data, "curve")
