@@ -106,7 +106,7 @@ def test_planted_pair_gives_the_predicted_sign_difference(tmp_path: Path) -> Non
 
 
 def test_embedded_pair_end_to_end(tmp_path: Path) -> None:
-    settings = {"prompts": 2, "samples": 2, "max_tokens": 12}
+    settings = {"prompts": 2, "samples": 2, "max_tokens": 10}
     ctx = embedded_context(tmp_path, {"domains": settings}, quick=True)
     try:
         findings = run_study(ctx, DomainsStudy())

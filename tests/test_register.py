@@ -136,7 +136,7 @@ def write_config(folder: Path) -> Path:
 
 def test_embedded_pair_end_to_end(tmp_path: Path) -> None:
     settings = {"tasks": ["decline", "train"], "contexts": ["friend", "judge", "child"],
-                "seeds": 2, "max_tokens": 16, "n_draws": 200}  # fmt: skip
+                "seeds": 2, "max_tokens": 8, "n_draws": 200}  # fmt: skip
     ctx = embedded_context(tmp_path, {"register": settings}, quick=True)
     try:
         findings = run_study(ctx, RegisterStudy())
