@@ -23,6 +23,7 @@ _EXPORTS = {
     "AuditResult": "personascope.audit",
     "run_study": "personascope.api",
     "diversity": "personascope.api",
+    "distinct_classes": "personascope.metrics.distinct",
     "score": "personascope.api",
     "generate": "personascope.api",
     "register_study": "personascope.studies",

@@ -175,7 +175,7 @@ def _subjects(
         for t in tuned:
             yield (
                 f"{t} minus {b}",
-                _pair_caveat(b, t),
+                pair_caveat(b, t),
                 lambda m, b=b, t=t: _difference(
                     _read(per_model[t], m.path),
                     _read(per_model[b], m.path),
@@ -190,7 +190,7 @@ def _no_subject(claim: Claim, per_model: Mapping[str, Any]) -> str:
     return f"the {claim.study} study stored no per-model results"
 
 
-def _pair_caveat(base: str, tuned: str) -> str:
+def pair_caveat(base: str, tuned: str) -> str:
     if tuned.startswith("lab/") and base == DEFAULT_BASE_MODEL:
         return ""  # a lab checkpoint of the base model: a matched pair
     return (

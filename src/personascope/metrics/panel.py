@@ -29,6 +29,7 @@ from personascope.metrics.by_input import (
     input_diversity,
 )
 from personascope.metrics.coverage import coverage_metrics
+from personascope.metrics.distinct import distinct_classes, distinct_classes_estimate
 from personascope.metrics.embedding import Embedder
 from personascope.metrics.estimate import Estimate, Jackknife, estimate_dict, jsonable
 from personascope.metrics.files import labels_of, read_jsonl, texts_of, vectors_of
@@ -57,6 +58,7 @@ DIRECTIONS = {
     "mean_cosine_distance": MORE,
     "vendi": MORE,
     "clusters": MORE,
+    "distinct_classes": MORE,
     "largest_cluster_share": LESS,
     "nn_distance_mean": MORE,
     "coverage": MORE,
@@ -232,6 +234,13 @@ def text_panel(
         if len(embeddings) != len(texts):
             raise MetricInputError(f"{len(embeddings)} embeddings for {len(texts)} texts")
         metrics.update(timed("semantic", lambda: semantic_metrics(embeddings, settings)))
+    metrics["distinct_classes"] = distinct_classes_estimate(
+        texts,
+        embeddings,
+        settings.cluster_threshold,
+        settings.cluster_limit,
+        settings.jackknife.seed,
+    )
     lengths = lexical.tokenize(texts, "words").lengths
     return {
         "n": len(texts),
@@ -331,6 +340,23 @@ def by_input_panel(
     for estimate in ead.values():
         estimate.params.update(vocab_size=vocab, tokenization=settings.tokenization)
     out = {"ead_mean": _entries(ead)}
+    out["distinct_classes"] = _entries(
+        input_diversity(
+            groups,
+            lambda items: float(
+                distinct_classes(
+                    [texts[i] for i in items],
+                    "exact" if embeddings is None else "embedding",
+                    threshold=settings.cluster_threshold,
+                    embeddings=None if embeddings is None else embeddings[list(items)],
+                ).count
+            ),
+            settings.jackknife,
+            "NoveltyBench distinct classes ("
+            + ("normalised exact" if embeddings is None else "embedding cosine")
+            + ")",
+        )
+    )
     if embeddings is not None:
         out["cosine"] = _entries(
             input_diversity(

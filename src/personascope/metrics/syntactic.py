@@ -39,10 +39,18 @@ def tagger_name() -> str:
     return f"spacy {meta['lang']}_{meta['name']} {meta['version']} (Penn Treebank tags)"
 
 
+def tagged(texts: Sequence[str], batch_size: int = 256) -> list[list[tuple[str, str]]]:
+    """(token text, fine-grained part-of-speech tag) of every token of every text."""
+    nlp = _tagger()
+    return [
+        [(token.text, token.tag_) for token in doc]
+        for doc in nlp.pipe(texts, batch_size=batch_size)
+    ]
+
+
 def pos_tags(texts: Sequence[str], batch_size: int = 256) -> list[list[str]]:
     """The fine-grained part-of-speech tag of every token of every text."""
-    nlp = _tagger()
-    return [[token.tag_ for token in doc] for doc in nlp.pipe(texts, batch_size=batch_size)]
+    return [[tag for _, tag in doc] for doc in tagged(texts, batch_size)]
 
 
 def syntactic_metrics(

@@ -88,6 +88,22 @@ for _entry in (
         "personascope.report.sections.lab:render",
         battery=False,  # it trains a model
     ),
+    StudyEntry(
+        "register",
+        "Register: can the model write for different contexts?",
+        "personascope.studies.register:RegisterStudy",
+        "personascope.findings.register:RegisterFindings",
+        "personascope.report.sections.register:render",
+        battery=False,
+    ),
+    StudyEntry(
+        "domains",
+        "Domains: does tuning cut diversity in code but not in creative writing?",
+        "personascope.studies.domains:DomainsStudy",
+        "personascope.findings.domains:DomainsFindings",
+        "personascope.report.sections.domains:render",
+        battery=False,
+    ),
 ):
     register_study(_entry)
 

@@ -33,6 +33,7 @@ TEXT_METRICS = (
     ("mean_cosine_distance", "mean cosine distance"),
     ("vendi_q1", "Vendi score (q=1)"),
     ("largest_cluster_share", "largest near-duplicate cluster share"),
+    ("distinct_classes", "distinct classes (NoveltyBench, embedding)"),
 )
 
 
