@@ -88,6 +88,14 @@ for _entry in (
         "personascope.report.sections.lab:render",
         battery=False,  # it trains a model
     ),
+    StudyEntry(
+        "bias",
+        "Bias: does a persona bend how the model reads evidence?",
+        "personascope.studies.bias:BiasStudy",
+        "personascope.findings.bias:BiasFindings",
+        "personascope.report.sections.bias:render",
+        battery=False,  # the lead decides from the timings
+    ),
 ):
     register_study(_entry)
 
