@@ -96,6 +96,14 @@ for _entry in (
         "personascope.report.sections.bias:render",
         battery=False,  # the lead decides from the timings
     ),
+    StudyEntry(
+        "pressure",
+        "Pressure: does the persona survive a conversation that pushes against it?",
+        "personascope.studies.pressure:PressureStudy",
+        "personascope.findings.pressure:PressureFindings",
+        "personascope.report.sections.pressure:render",
+        battery=False,  # the lead decides from the timings
+    ),
 ):
     register_study(_entry)
 
