@@ -136,3 +136,29 @@ def test_a_bad_data_file_is_one_error(tmp_path):
     path.write_text("personas: []\n", encoding="utf-8")
     with pytest.raises(PersonascopeError, match="expected exactly the keys"):
         PressureStudy().settings({"data": str(path)})
+
+
+@pytest.mark.slow  # real generation and scoring on both embedded models
+def test_embedded_pair_quick(tmp_path):
+    from personascope.testing.contexts import embedded_context
+
+    config = {"pressure": {"personas": 2, "seeds": 1, "ks": [0, 1], "reply_tokens": 8}}
+    ctx = embedded_context(tmp_path, config, quick=True)
+    try:
+        findings = run_study(ctx, PressureStudy())
+    finally:
+        ctx.store.close()
+    for m in findings.per_model().values():
+        assert m["validity"]["verdict"] in ("valid", "invalid")
+        assert 0 < m["option_mass"] <= 1 and len(m["persistence"][NEUTRAL]) == 2
+    render(findings)
+
+
+def test_an_invalid_persona_uptake_makes_claim_7_not_measurable(planted):
+    data = planted["null"].to_json()
+    m = next(iter(data["models"].values()))
+    m["validity"] = {"verdict": "invalid", "summary": "invalid: planted", "reasons": ["planted"]}
+    findings = PressureFindings.from_json(data)
+    (row,) = [r for r in evaluate({"pressure": findings}, {}) if r.number == 7]
+    assert row.status == "not measurable" and "planted" in row.reason
+    assert "withheld" in next(iter(render(findings).headline.values()))["pressure effect"]
