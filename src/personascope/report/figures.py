@@ -44,6 +44,21 @@ def safe_hover(texts: Sequence[str], width: int = 60, limit: int = 600) -> list[
     return out
 
 
+def error_bars(estimates: Sequence[Any]) -> dict[str, Any]:
+    """Plotly ``error_y`` for stored estimates (``{"value", "low", "high", ...}``): the
+    distances from each value to its interval's ends, 0 where an end is missing."""
+
+    def gap(e: Any, a: str, b: str) -> float:
+        return 0.0 if e.get("low") is None or e.get("high") is None else e[a] - e[b]
+
+    return {
+        "type": "data",
+        "array": [gap(e, "high", "value") for e in estimates],
+        "arrayminus": [gap(e, "value", "low") for e in estimates],
+        "visible": True,
+    }
+
+
 def safe_labels(labels: Iterable[str], limit: int = 40) -> list[str]:
     """Shorten untrusted axis and title labels (:func:`figure_div` escapes them)."""
     return [label if len(label) <= limit else label[: limit - 1] + "…" for label in labels]

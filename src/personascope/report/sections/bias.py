@@ -23,7 +23,7 @@ from personascope.report.blocks import (
     quote_list,
     table,
 )
-from personascope.report.figures import PALETTE, figure_div
+from personascope.report.figures import PALETTE, error_bars, figure_div
 
 NOTE_KIND = {"valid": "info", "weak": "warning", "invalid": "invalid"}
 
@@ -103,13 +103,7 @@ def _figure(models: dict[str, Any]) -> Markup:
         figure.add_bar(
             x=names,
             y=[g["value"] for g in gaps],
-            error_y={
-                "type": "data",
-                "array": [(g["high"] - g["value"]) if g["high"] is not None else 0 for g in gaps],
-                "arrayminus": [
-                    (g["value"] - g["low"]) if g["low"] is not None else 0 for g in gaps
-                ],
-            },
+            error_y=error_bars(gaps),
             name=model_id + ("" if _valid(m) else " (invalid)"),
             marker={"color": PALETTE[i % len(PALETTE)], "opacity": 1.0 if _valid(m) else 0.3},
         )

@@ -21,7 +21,7 @@ from personascope.report.blocks import (
     quote_list,
     table,
 )
-from personascope.report.figures import PALETTE, figure_div
+from personascope.report.figures import PALETTE, error_bars, figure_div
 
 NOTE_KIND = {"valid": "info", "invalid": "invalid"}
 
@@ -37,13 +37,7 @@ def _figure(models: dict[str, Any]) -> Markup:
             figure.add_scatter(
                 x=[p["k"] for p in curve],
                 y=[p["value"] for p in curve],
-                error_y={
-                    "type": "data",
-                    "array": [(p["high"] - p["value"]) if p["high"] is not None else 0
-                              for p in curve],
-                    "arrayminus": [(p["value"] - p["low"]) if p["low"] is not None else 0
-                                   for p in curve],
-                },
+                error_y=error_bars(curve),
                 mode="lines+markers",
                 name=family,
                 legendgroup=family,
