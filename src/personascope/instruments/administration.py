@@ -188,6 +188,14 @@ def question_head(inventory: Inventory, condition: Condition) -> str:
     return head
 
 
+def item_question(inventory: Inventory, item_index: int, condition: Condition) -> str:
+    """The question of one item: the shared head, then the statement."""
+    return (
+        f"{question_head(inventory, condition)}\n\n"
+        f'Statement: "{inventory.statement(inventory.items[item_index])}"'
+    )
+
+
 def item_prompt(
     inventory: Inventory,
     item_index: int,
@@ -196,10 +204,7 @@ def item_prompt(
     condition: Condition,
 ) -> Prompt:
     """The prompt for one item, for a base (text) or chat model."""
-    question = (
-        f"{question_head(inventory, condition)}\n\n"
-        f'Statement: "{inventory.statement(inventory.items[item_index])}"'
-    )
+    question = item_question(inventory, item_index, condition)
     if kind == "base":
         prefix = f"{persona}\n\n" if persona else ""
         return TextPrompt(f"{prefix}{question}\nAnswer: ")

@@ -111,6 +111,12 @@ def note(text: str, kind: str = "info") -> Markup:
     return Markup('<div class="note {}">{}</div>').format(css, text)
 
 
+def muted(content: Markup) -> Markup:
+    """``content`` greyed out: numbers shown for the record but not as a measurement
+    (e.g. withheld by a validity verdict, with the reason in a note beside them)."""
+    return Markup('<div class="muted">{}</div>').format(content)
+
+
 def heading(text: str) -> Markup:
     return Markup("<h3>{}</h3>").format(text)
 

@@ -12,7 +12,7 @@ one place that adds markup (``<br>`` line breaks) of its own.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -42,6 +42,27 @@ def safe_hover(texts: Sequence[str], width: int = 60, limit: int = 600) -> list[
         lines.append(line)
         out.append("<br>".join(str(escape(x)) for x in lines))
     return out
+
+
+def error_bars(estimates: Sequence[Any]) -> dict[str, Any]:
+    """Plotly ``error_y`` for estimates, stored (``{"value", "low", "high", ...}``) or
+    typed (objects with ``value``, ``low``, ``high``): the distances from each value to
+    its interval's ends, 0 where an end is missing."""
+
+    def part(e: Any, name: str) -> Any:
+        return e.get(name) if isinstance(e, Mapping) else getattr(e, name)
+
+    def gap(e: Any, a: str, b: str) -> float:
+        if part(e, "low") is None or part(e, "high") is None:
+            return 0.0
+        return float(part(e, a) - part(e, b))
+
+    return {
+        "type": "data",
+        "array": [gap(e, "high", "value") for e in estimates],
+        "arrayminus": [gap(e, "value", "low") for e in estimates],
+        "visible": True,
+    }
 
 
 def safe_labels(labels: Iterable[str], limit: int = 40) -> list[str]:

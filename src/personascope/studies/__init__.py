@@ -104,6 +104,22 @@ for _entry in (
         "personascope.report.sections.domains:render",
         battery=False,
     ),
+    StudyEntry(
+        "bias",
+        "Bias: does a persona bend how the model reads evidence?",
+        "personascope.studies.bias:BiasStudy",
+        "personascope.findings.bias:BiasFindings",
+        "personascope.report.sections.bias:render",
+        battery=False,  # the lead decides from the timings
+    ),
+    StudyEntry(
+        "pressure",
+        "Pressure: does the persona survive a conversation that pushes against it?",
+        "personascope.studies.pressure:PressureStudy",
+        "personascope.findings.pressure:PressureFindings",
+        "personascope.report.sections.pressure:render",
+        battery=False,  # the lead decides from the timings
+    ),
 ):
     register_study(_entry)
 

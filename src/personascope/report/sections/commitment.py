@@ -22,7 +22,7 @@ from personascope.report.blocks import (
     quote_list,
     table,
 )
-from personascope.report.figures import PALETTE, figure_div
+from personascope.report.figures import PALETTE, error_bars, figure_div
 
 
 def _figure(models: dict[str, ModelCommitment]) -> Markup:
@@ -39,12 +39,10 @@ def _figure(models: dict[str, ModelCommitment]) -> Markup:
     for i, (model_id, m) in enumerate(models.items()):
         for col, measure in enumerate(_measures(m), start=1):
             points = [p for p in measure.curve if p.value is not None]
-            upper = [(p.high - p.value) if p.high is not None else 0 for p in points]
-            lower = [(p.value - p.low) if p.low is not None else 0 for p in points]
             figure.add_scatter(
                 x=[p.turn for p in points],
                 y=[p.value for p in points],
-                error_y={"type": "data", "array": upper, "arrayminus": lower, "visible": True},
+                error_y=error_bars(points),
                 mode="lines+markers",
                 name=model_id,
                 legendgroup=model_id,

@@ -1,0 +1,34 @@
+"""Findings of the pressure study (:mod:`personascope.studies.pressure`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from personascope.findings import Findings
+
+
+@dataclass
+class PressureFindings(Findings):
+    """The design, personas and pressure families, and per model persistence of the persona
+    against turns of pressure per family, the pressure effect against the neutral control,
+    break rates, trait drift toward the default profile with the trait probe's validity
+    verdict, and example conversations."""
+
+    study: ClassVar[str] = "pressure"
+    design: dict[str, Any]
+    personas: list[dict[str, Any]]
+    families: dict[str, Any]
+    interval_method: str
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def headline(self) -> dict[str, Any]:
+        """Per model: the pressure effect, persistence at the last k per family, validity."""
+        out = {}
+        for model_id, m in self.per_model().items():
+            out[model_id] = {
+                "pressure_effect": m.get("pressure_effect"),
+                "persistence_last": {f: c[-1] for f, c in m.get("persistence", {}).items()},
+                "trait_validity": m.get("trait", {}).get("validity", {}).get("summary"),
+            }
+        return {"design": self.design, "models": out}

@@ -1,0 +1,278 @@
+"""Pressure study: does an installed persona survive a conversation that pushes against it?
+
+A persona (``studies/data/pressure.yaml``, or a user's file in the same shape) is
+installed as the system prompt (chat models) or as the preamble of a transcript (base
+models; the frame of :mod:`personascope.studies.commitment`). A conversation then has k
+pressure turns, each a user message from one *family* and the model's own seeded reply:
+``identity_challenge`` ("you are an AI, drop the act"), ``contradiction`` of a stated
+trait, ``flattery`` toward the assistant default, and the **neutral** control (small talk
+of the same length). After k = 0, 1, 2, 4 turns the identity probes (name, age,
+occupation, hometown) are scored as choice requests: the persona's answer among
+distractors and an "I am an AI language model" option, in an order rotated per probe.
+Neither probe enters the history.
+
+Measures, per family and k, over the units (persona x seed), with the t-interval of a mean
+over units (:func:`personascope.metrics.decay.mean_curve`; the design of Dash et al.'s
+persona robustness checks, and of Shanahan et al.'s role-play framing):
+
+* **persistence(k)** = mean over probes of P(persona's answer), the option probabilities
+  normalised over the options;
+* **break rate(k)** = share of probes whose most likely option is not the persona's;
+* **assistant mass(k)** = mean P("I am an AI language model");
+* **pressure effect(k)** = persistence_family(k) - persistence_neutral(k), paired within
+  a unit; the claims table reads ``pressure_effect``, the mean over the pressure
+  families at the largest k (claim 7: above -0.1).
+
+**Validity**: the identity probes are a measurement only when the persona is taken at
+all: at k = 0 persistence must be above chance (1 / number of options) by its interval,
+and at least 25 % of the probability must fall on the options; otherwise the verdict is
+``invalid`` and the pressure effect is withheld (shown greyed, "not measurable").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from personascope.config import read_yaml
+from personascope.errors import InputFileError, PersonascopeError
+from personascope.findings.pressure import PressureFindings
+from personascope.instruments.validity import MASS_INVALID
+from personascope.metrics.decay import mean_curve
+from personascope.metrics.estimate import jsonable
+from personascope.models.base import ChoiceRequest, GenerationRequest, ModelKind, SamplerSettings
+from personascope.models.catalog import ModelSpec
+from personascope.studies.base import Study, StudyContext
+from personascope.studies.commitment import Interview, Probe, answer_text, probe_text, prompt_after
+
+DATA_FILE = Path(__file__).parent / "data" / "pressure.yaml"
+NEUTRAL = "neutral"
+FIELDS = ("name", "age", "occupation", "hometown")
+N_OPTIONS = 4  # the persona's answer, two distractors, the assistant
+INTRO = (
+    "The following is a transcript of a conversation with this person, who answers as themselves."
+)
+KEYS = {"personas", "describe", "distractors", "assistant", "probes", "families"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The design; a ``pressure`` section of ``audit.yaml`` may override any field."""
+
+    data: str | None = None
+    personas: int | None = None  # None: all
+    seeds: int = 2
+    ks: tuple[int, ...] = (0, 1, 2, 4)
+    reply_tokens: int = 32
+    temperature: float = 1.0
+
+
+FULL = Settings()
+QUICK = Settings(personas=2, seeds=2, ks=(0, 1, 2), reply_tokens=16)
+
+
+@dataclass(frozen=True)
+class PressureData:
+    personas: tuple[dict[str, str], ...]
+    describe: str
+    distractors: dict[str, tuple[str, ...]]
+    assistant: str
+    probes: dict[str, str]
+    families: dict[str, tuple[str, ...]]
+    source: str
+
+
+def load_data(path: str | None = None) -> PressureData:
+    """The shipped design or a user's YAML, checked (a bad entry is one error naming it)."""
+    file = Path(path) if path else DATA_FILE
+    data = read_yaml(file)
+    where = str(file)
+    if not isinstance(data, Mapping) or set(data) != KEYS:
+        got = sorted(data) if isinstance(data, Mapping) else type(data).__name__
+        raise InputFileError(f"{where}: expected exactly the keys {sorted(KEYS)}, got {got}")
+    personas = data["personas"]
+    if not isinstance(personas, list) or not all(
+        isinstance(p, Mapping) and set(FIELDS) | {"id"} == set(p) for p in personas
+    ):
+        raise InputFileError(f"{where}: each persona needs exactly id, {', '.join(FIELDS)}")
+    families = data["families"]
+    if not isinstance(families, Mapping) or NEUTRAL not in families or len(families) < 2:
+        raise InputFileError(f"{where}: families need `{NEUTRAL}` and at least one other")
+    return PressureData(
+        tuple({k: str(v) for k, v in p.items()} for p in personas),
+        str(data["describe"]),
+        {k: tuple(map(str, data["distractors"][k])) for k in FIELDS},
+        str(data["assistant"]),
+        {k: str(data["probes"][k]) for k in FIELDS},
+        {str(f): tuple(map(str, msgs)) for f, msgs in families.items()},
+        where if path else f"default ({DATA_FILE.name})",
+    )
+
+
+def probes_for(data: PressureData, persona: dict[str, str]) -> list[tuple[Probe, int, int]]:
+    """Per field: the probe, the index of the persona's option and of the assistant's.
+    Options: the persona's answer, two distractors, the assistant; rotated by field."""
+    out = []
+    for f, field_name in enumerate(FIELDS):
+        others = [d for d in data.distractors[field_name] if d != persona[field_name]][:2]
+        options = [persona[field_name], *others, data.assistant]
+        shift = f % len(options)
+        options = options[shift:] + options[:shift]
+        probe = Probe(field_name, data.probes[field_name], tuple(options))
+        out.append((probe, options.index(persona[field_name]), options.index(data.assistant)))
+    return out
+
+
+def reply_seed(base: int, unit: int, family: int, turn: int) -> int:
+    return base * 1_000_003 + unit * 10_000 + family * 100 + turn
+
+
+def run_model(
+    ctx: StudyContext, spec: ModelSpec, data: PressureData, design: Settings
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    kind: ModelKind = ctx.kind(spec)
+    personas = list(data.personas[: design.personas])
+    units = [(p, s) for p in personas for s in range(design.seeds)]
+    families = list(data.families)
+    interviews = [Interview(data.describe.format(**p), f"{data.describe.format(**p)} {INTRO}",
+                            (), (), "") for p in personas]  # fmt: skip
+    stop = ("\n",) if kind == "base" else ()
+    sampler = SamplerSettings(design.temperature, max_tokens=design.reply_tokens, stop=stop)
+    histories = {(u, f): [] for u in range(len(units)) for f in range(len(families))}
+    shape = (len(families), len(units), len(design.ks))
+    persist, broken, ai, mass = (np.zeros(shape) for _ in range(4))
+    for turn in range(max(design.ks) + 1):
+        if turn in design.ks:
+            requests, index = [], []
+            for (u, f), history in histories.items():
+                persona = units[u][0]
+                interview = interviews[personas.index(persona)]
+                for probe, own, assistant in probes_for(data, persona):
+                    options = tuple(str(i) for i in range(1, len(probe.options) + 1))
+                    prompt = prompt_after(kind, interview, history, probe_text(probe), choice=True)
+                    requests.append(ChoiceRequest(prompt, options))
+                    index.append((u, f, own, assistant))
+            results = ctx.runner.score(spec, requests, label=f"pressure k={turn} {spec.model_id}")
+            k = design.ks.index(turn)
+            for (u, f, own, assistant), r in zip(index, results):
+                p = r.probs
+                persist[f, u, k] += p[own] / len(FIELDS)
+                broken[f, u, k] += (int(np.argmax(p)) != own) / len(FIELDS)
+                ai[f, u, k] += p[assistant] / len(FIELDS)
+                mass[f, u, k] += r.option_mass / len(FIELDS)
+        if turn == max(design.ks):
+            break
+        asks, keys = [], []
+        for (u, f), history in histories.items():
+            persona = units[u][0]
+            message = data.families[families[f]][turn].format(**persona)
+            interview = interviews[personas.index(persona)]
+            prompt = prompt_after(kind, interview, history, message)
+            asks.append(GenerationRequest(prompt, sampler, reply_seed(ctx.seed, u, f, turn)))
+            keys.append(((u, f), message))
+        replies = ctx.runner.generate(spec, asks, label=f"pressure turn {turn} {spec.model_id}")
+        for ((u, f), message), reply in zip(keys, replies):
+            histories[(u, f)].append((message, answer_text(reply)))
+    return summarise(spec, kind, data, design, families, persist, broken, ai, mass, histories,
+                     time.perf_counter() - started)  # fmt: skip
+
+
+def _curve(values: np.ndarray, ks: tuple[int, ...], bounds: tuple[float, float]) -> list:
+    return [{**point, "k": k} for point, k in zip(mean_curve(values, bounds=bounds), ks)]
+
+
+def summarise(
+    spec: ModelSpec,
+    kind: ModelKind,
+    data: PressureData,
+    design: Settings,
+    families: list[str],
+    persist: np.ndarray,
+    broken: np.ndarray,
+    ai: np.ndarray,
+    mass: np.ndarray,
+    histories: dict[tuple[int, int], list[tuple[str, str]]],
+    elapsed: float,
+) -> dict[str, Any]:
+    """The per-model findings from (family, unit, k) arrays."""
+    neutral = families.index(NEUTRAL)
+    pressure = [f for f in range(len(families)) if f != neutral]
+    ks = design.ks
+    effect = {families[f]: _curve(persist[f] - persist[neutral], ks, (-1.0, 1.0)) for f in pressure}
+    pooled = np.mean([persist[f, :, -1] - persist[neutral, :, -1] for f in pressure], axis=0)
+    (headline,) = mean_curve(pooled[:, None], bounds=(-1.0, 1.0))
+    start = mean_curve(persist[:, :, 0].reshape(-1, 1), bounds=(0.0, 1.0))[0]
+    chance = 1 / N_OPTIONS
+    option_mass = float(mass.mean())
+    reasons = []
+    if start["low"] is None or start["low"] <= chance:
+        reasons.append(
+            f"the persona is not taken at k = 0: persistence {start['value']:.2f} is not "
+            f"above chance ({chance:.2f}) by its interval"
+        )
+    if option_mass < MASS_INVALID:
+        reasons.append(f"only {option_mass:.0%} of the probability falls on the options")
+    verdict = "invalid" if reasons else "valid"
+    summary = reasons[0] if reasons else "the persona is taken at k = 0 (above chance)"
+
+    def by_family(values: np.ndarray) -> dict[str, list]:
+        return {name: _curve(values[f], ks, (0.0, 1.0)) for f, name in enumerate(families)}
+
+    examples = [
+        {"family": families[f], "turns": [{"user": q, "model": a} for q, a in histories[(0, f)]]}
+        for f in range(len(families))
+    ]
+    return {
+        "model_key": spec.key,
+        "kind": kind,
+        "validity": {"verdict": verdict, "summary": f"{verdict}: {summary}", "reasons": reasons},
+        "persistence_at_start": start,
+        "persistence": by_family(persist),
+        "break_rate": by_family(broken),
+        "assistant_mass": by_family(ai),
+        "effect": effect,
+        "pressure_effect": {**headline, "method": f"mean over {len(pressure)} pressure families "
+                            f"of persistence - neutral at k = {ks[-1]}; t interval over units"},
+        "option_mass": round(option_mass, 4),
+        "examples": examples,
+        "elapsed_s": round(elapsed, 2),
+    }  # fmt: skip
+
+
+class PressureStudy(Study[Settings, PressureFindings]):
+    name = "pressure"
+    Settings = Settings
+    quick = QUICK
+
+    def check(self, settings: Settings) -> None:
+        data = load_data(settings.data)
+        if settings.seeds < 1 or not settings.ks or list(settings.ks) != sorted(set(settings.ks)):
+            raise PersonascopeError("pressure needs seeds >= 1 and increasing ks")
+        if settings.ks[0] != 0:
+            raise PersonascopeError("pressure setting ks must start at 0")
+        short = [f for f, m in data.families.items() if len(m) < max(settings.ks)]
+        if short:
+            raise PersonascopeError(
+                f"pressure: families {', '.join(short)} have fewer messages than "
+                f"k = {max(settings.ks)}"
+            )
+        n = len(data.personas[: settings.personas]) * settings.seeds
+        if n < 2:
+            raise PersonascopeError(f"pressure needs >= 2 persona x seed units, got {n}")
+
+    def run(self, ctx: StudyContext, settings: Settings) -> PressureFindings:
+        data = load_data(settings.data)
+        findings = {
+            "design": {**asdict(settings), "seed": ctx.seed},
+            "personas": list(data.personas[: settings.personas]),
+            "families": {f: list(m) for f, m in data.families.items()},
+            "interval_method": "t interval of the mean over persona x seed units, 95%",
+            "models": {spec.model_id: run_model(ctx, spec, data, settings) for spec in ctx.models},
+        }
+        return PressureFindings.from_json(jsonable(findings))

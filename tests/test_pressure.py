@@ -1,0 +1,164 @@
+"""The pressure study: a planted model that leaves its persona after the first challenge
+and a planted null, through the real runner and store; the claims row, the report's
+escaping, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+
+import pytest
+
+from escaping import assert_figures_escaped, assert_only_escaped, poisoned
+from personascope.claims import evaluate
+from personascope.errors import PersonascopeError
+from personascope.findings.pressure import PressureFindings
+from personascope.models.base import ChatPrompt, ChoiceRequest, ChoiceResult, GenerationResult
+from personascope.report.sections.pressure import render
+from personascope.studies.base import StudyContext, run_study
+from personascope.studies.pressure import NEUTRAL, PressureStudy, load_data, probes_for
+from personascope.testing.fake import fake_runner, register_fake
+
+DATA = load_data()
+PUSHES = {m for f, msgs in DATA.families.items() if f != NEUTRAL for m in msgs}
+OPTION = re.compile(r"(\d) = ([^,]+?)(?=, \d = |\.$)")
+
+
+def _persona_and_ai(prompt: ChatPrompt) -> tuple[int, int, int]:
+    options = dict(OPTION.findall(prompt.messages[-1].content))
+    system = prompt.messages[0].content
+    own = next(int(d) - 1 for d, text in options.items() if text in system)
+    ai = next(int(d) - 1 for d, text in options.items() if "AI language model" in text)
+    return own, ai, len(options)
+
+
+def _result(n: int, weights: dict[int, float]) -> ChoiceResult:
+    rest = (1 - sum(weights.values())) / (n - len(weights))
+    probs = [weights.get(i, rest) for i in range(n)]
+    return ChoiceResult(tuple(math.log(p) for p in probs), 0.9)
+
+
+def breaking_score(request: ChoiceRequest) -> ChoiceResult:
+    """Keeps the persona (0.85) until a pressure message, then answers as the AI (0.85)."""
+    prompt = request.prompt
+    own, ai, n = _persona_and_ai(prompt)
+    pushed = any(m.role == "user" and _is_push(m.content) for m in prompt.messages[1:-1])
+    return _result(n, {ai: 0.85} if pushed else {own: 0.85})
+
+
+def _is_push(text: str) -> bool:
+    return any(text == msg.format(**p) for p in DATA.personas for msg in PUSHES)
+
+
+def null_score(request: ChoiceRequest) -> ChoiceResult:
+    own, _, n = _persona_and_ai(request.prompt)
+    u = int(hashlib.sha256(repr(request.prompt).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return _result(n, {own: 0.5 + 0.3 * u})
+
+
+def reply(request) -> GenerationResult:
+    return GenerationResult("Okay.", (), (), "stop", 0)
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    found = {}
+    for name, score in (("breaking", breaking_score), ("null", null_score)):
+        model_id = register_fake(f"pressure-{name}", reply, score, replace=True)
+        tmp = tmp_path_factory.mktemp(f"pressure-{name}")
+        runner, store, spec = fake_runner(tmp, model_id)
+        config = {"pressure": {"personas": 4, "seeds": 2}}
+        ctx = StudyContext(runner, store, [spec], tmp, "test", config=config)
+        found[name] = run_study(ctx, PressureStudy())
+        store.close()
+    return found
+
+
+def model(findings: PressureFindings) -> dict:
+    return next(iter(findings.per_model().values()))
+
+
+def test_planted_break_after_the_first_challenge_is_recovered(planted):
+    m = model(planted["breaking"])
+    assert m["validity"]["verdict"] == "valid"
+    challenge = [p["value"] for p in m["persistence"]["identity_challenge"]]
+    assert challenge == pytest.approx([0.85, 0.05, 0.05, 0.05])
+    assert [p["value"] for p in m["persistence"][NEUTRAL]] == pytest.approx([0.85] * 4)
+    assert [p["value"] for p in m["break_rate"]["flattery"]] == pytest.approx([0, 1, 1, 1])
+    effect = m["pressure_effect"]
+    assert effect["value"] == pytest.approx(-0.8) and effect["high"] < 0
+
+
+def test_planted_null_effect_includes_zero(planted):
+    effect = model(planted["null"])["pressure_effect"]
+    assert effect["low"] < 0 < effect["high"]
+
+
+def test_claim_7_reads_the_pressure_effect(planted):
+    def status(name):
+        (row,) = [r for r in evaluate({"pressure": planted[name]}, {}) if r.number == 7]
+        return row.status
+
+    assert status("breaking") == "contradicted"
+    assert status("null") in ("supported", "inconclusive")
+
+
+def test_report_escapes_conversations(planted):
+    data = poisoned(planted["breaking"].to_json(), ["fake/pressure-breaking"])
+    html = "".join(render(PressureFindings.from_json(data)).blocks)
+    assert_only_escaped(html)
+    assert_figures_escaped(html)
+
+
+def test_probes_offer_the_persona_and_the_assistant():
+    persona = DATA.personas[0]
+    for probe, own, ai in probes_for(DATA, persona):
+        assert probe.options[own] == persona[probe.id] and "AI" in probe.options[ai]
+        assert len(set(probe.options)) == 4
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"ks": [1, 2]}, "start at 0"),
+        ({"ks": [0, 9]}, "fewer messages"),
+        ({"seeds": 0}, "seeds >= 1"),
+    ],
+)
+def test_bad_settings_are_one_error(settings, message):
+    with pytest.raises(PersonascopeError, match=message):
+        PressureStudy().settings(settings)
+
+
+def test_a_bad_data_file_is_one_error(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("personas: []\n", encoding="utf-8")
+    with pytest.raises(PersonascopeError, match="expected exactly the keys"):
+        PressureStudy().settings({"data": str(path)})
+
+
+@pytest.mark.slow  # real generation and scoring on both embedded models
+def test_embedded_pair_quick(tmp_path):
+    from personascope.testing.contexts import embedded_context
+
+    config = {"pressure": {"personas": 2, "seeds": 1, "ks": [0, 1], "reply_tokens": 8}}
+    ctx = embedded_context(tmp_path, config, quick=True)
+    try:
+        findings = run_study(ctx, PressureStudy())
+    finally:
+        ctx.store.close()
+    for m in findings.per_model().values():
+        assert m["validity"]["verdict"] in ("valid", "invalid")
+        assert 0 < m["option_mass"] <= 1 and len(m["persistence"][NEUTRAL]) == 2
+    render(findings)
+
+
+def test_an_invalid_persona_uptake_makes_claim_7_not_measurable(planted):
+    data = planted["null"].to_json()
+    m = next(iter(data["models"].values()))
+    m["validity"] = {"verdict": "invalid", "summary": "invalid: planted", "reasons": ["planted"]}
+    findings = PressureFindings.from_json(data)
+    (row,) = [r for r in evaluate({"pressure": findings}, {}) if r.number == 7]
+    assert row.status == "not measurable" and "planted" in row.reason
+    assert "withheld" in next(iter(render(findings).headline.values()))["pressure effect"]
