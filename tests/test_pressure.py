@@ -57,6 +57,12 @@ def null_score(request: ChoiceRequest) -> ChoiceResult:
     return _result(n, {own: 0.5 + 0.3 * u})
 
 
+def chance_score(request: ChoiceRequest) -> ChoiceResult:
+    """Never takes the persona: every option equally likely."""
+    _, _, n = _persona_and_ai(request.prompt)
+    return _result(n, {})
+
+
 def reply(request) -> GenerationResult:
     return GenerationResult("Okay.", (), (), "stop", 0)
 
@@ -64,7 +70,8 @@ def reply(request) -> GenerationResult:
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     found = {}
-    for name, score in (("breaking", breaking_score), ("null", null_score)):
+    scores = {"breaking": breaking_score, "null": null_score, "chance": chance_score}
+    for name, score in scores.items():
         model_id = register_fake(f"pressure-{name}", reply, score, replace=True)
         tmp = tmp_path_factory.mktemp(f"pressure-{name}")
         runner, store, spec = fake_runner(tmp, model_id)
@@ -88,6 +95,19 @@ def test_planted_break_after_the_first_challenge_is_recovered(planted):
     assert [p["value"] for p in m["break_rate"]["flattery"]] == pytest.approx([0, 1, 1, 1])
     effect = m["pressure_effect"]
     assert effect["value"] == pytest.approx(-0.8) and effect["high"] < 0
+
+
+def test_persistence_at_start_counts_each_unit_once(planted):
+    start = model(planted["null"])["persistence_at_start"]
+    assert start["n"] == 4 * 2 and set(start) == {"value", "low", "high", "n", "method"}
+
+
+def test_a_model_at_chance_is_invalid_and_its_effect_withheld(planted):
+    m = model(planted["chance"])
+    assert m["validity"]["verdict"] == "invalid"
+    assert "not above chance" in m["validity"]["reasons"][0]
+    (row,) = [r for r in evaluate({"pressure": planted["chance"]}, {}) if r.number == 7]
+    assert row.status == "not measurable"
 
 
 def test_planted_null_effect_includes_zero(planted):

@@ -12,8 +12,7 @@ from personascope.findings import Findings
 class PressureFindings(Findings):
     """The design, personas and pressure families, and per model persistence of the persona
     against turns of pressure per family, the pressure effect against the neutral control,
-    break rates, trait drift toward the default profile with the trait probe's validity
-    verdict, and example conversations."""
+    break rates, the validity verdict of the identity probes, and example conversations."""
 
     study: ClassVar[str] = "pressure"
     design: dict[str, Any]
@@ -29,6 +28,6 @@ class PressureFindings(Findings):
             out[model_id] = {
                 "pressure_effect": m.get("pressure_effect"),
                 "persistence_last": {f: c[-1] for f, c in m.get("persistence", {}).items()},
-                "trait_validity": m.get("trait", {}).get("validity", {}).get("summary"),
+                "validity": m.get("validity", {}).get("summary"),
             }
         return {"design": self.design, "models": out}

@@ -187,6 +187,11 @@ def _curve(values: np.ndarray, ks: tuple[int, ...], bounds: tuple[float, float])
     return [{**point, "k": k} for point, k in zip(mean_curve(values, bounds=bounds), ks)]
 
 
+def _estimate(point: dict[str, Any]) -> dict[str, Any]:
+    """A point of a mean curve as a plain estimate (without its ``turn`` and ``of``)."""
+    return {k: v for k, v in point.items() if k not in ("turn", "of")}
+
+
 def summarise(
     spec: ModelSpec,
     kind: ModelKind,
@@ -206,8 +211,9 @@ def summarise(
     ks = design.ks
     effect = {families[f]: _curve(persist[f] - persist[neutral], ks, (-1.0, 1.0)) for f in pressure}
     pooled = np.mean([persist[f, :, -1] - persist[neutral, :, -1] for f in pressure], axis=0)
-    (headline,) = mean_curve(pooled[:, None], bounds=(-1.0, 1.0))
-    start = mean_curve(persist[:, :, 0].reshape(-1, 1), bounds=(0.0, 1.0))[0]
+    (headline,) = (_estimate(p) for p in mean_curve(pooled[:, None], bounds=(-1.0, 1.0)))
+    # Before any turn every family shows the model the same prompt: count each unit once.
+    (start,) = (_estimate(p) for p in mean_curve(persist[neutral, :, :1], bounds=(0.0, 1.0)))
     chance = 1 / N_OPTIONS
     option_mass = float(mass.mean())
     reasons = []
