@@ -21,6 +21,7 @@ from personascope.errors import PersonascopeError
 from personascope.findings import FINDINGS_KEY
 from personascope.store import ResultRow, Store
 from personascope.testing.clitools import one_error_line, run_cli
+from planted_scaffold import MODEL_NAME, run_planted_scaffold
 
 DEEP = "[" * 200_000 + "]" * 200_000
 PERSONA = {"id": "p1", "description": "A retired sailor who repairs clocks."}
@@ -210,40 +211,24 @@ MARKUP_MODEL = '<a href="https://example.com/x">m</a>'
 MARKUP_STRATEGY = "<b>bold</b>"
 
 
-def scaffold_findings() -> dict:
-    estimate = {"value": 0.5, "ci": [0.4, 0.6]}
-    row = {
-        "n_personas": 4,
-        "n_unique": 4,
-        "dedup": {},
-        "failures": {},
-        "generated_tokens": 100,
-        "diversity": {"headline": estimate},
-        "fidelity": {"overall": estimate},
-        "fidelity_basis": "targets",
-        "distinct_name_share": 1.0,
-        "wall_s": {"total": 1.0},
-    }
-    table = {
-        "model_id": MARKUP_MODEL,
-        "kind": "chat",
-        "judge": MARKUP_MODEL,
-        "token_budget": 100,
-        "budget_counts": "tokens",
-        "seed": 0,
-        "diversity_metric": "<i>metric</i>",
-        "matching": {"n": 4, "truncated_to_words": 50},
-        "rows": {MARKUP_STRATEGY: row},
-    }
-    point = {
-        "strategy": MARKUP_STRATEGY,
-        "on_front": True,
-        "diversity": 0.5,
-        "fidelity": 0.5,
-        "diversity_ci": [0.4, 0.6],
-        "fidelity_ci": [0.4, 0.6],
-    }
-    return {"table": table, "pareto": {"x": "<i>metric</i>", "points": [point]}}
+@pytest.fixture(scope="module")
+def planted_findings(tmp_path_factory) -> dict:
+    """The planted scaffold run's findings (tests/planted_scaffold.py)."""
+    return run_planted_scaffold(tmp_path_factory.mktemp("scaffold-planted"))
+
+
+def with_markup(findings: dict) -> dict:
+    """The findings with markup as the model id (and judge), a strategy name and the
+    diversity metric's name, keys and values alike (the metric also inside the axis
+    title)."""
+    text = json.dumps(findings)
+    for plain, markup in (
+        (f"fake/{MODEL_NAME}", MARKUP_MODEL),
+        ("naive", MARKUP_STRATEGY),
+        ("distinct_2", "<i>metric</i>"),
+    ):
+        text = text.replace(json.dumps(plain)[1:-1], json.dumps(markup)[1:-1])
+    return json.loads(text)
 
 
 def figure_data(page: str) -> list[dict]:
@@ -257,18 +242,18 @@ def figure_data(page: str) -> list[dict]:
     return figures
 
 
-def test_markup_in_labels_reaches_plotly_escaped(tmp_path):
+def test_markup_in_labels_reaches_plotly_escaped(tmp_path, planted_findings):
     with Store(tmp_path) as store:
-        store.put_finding("scaffold", FINDINGS_KEY, scaffold_findings())
+        store.put_finding("scaffold", FINDINGS_KEY, with_markup(planted_findings))
     done = run_cli("report", str(tmp_path))
     assert done.returncode == 0, done.stderr
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     figures = figure_data(page)
     assert len(figures) == 1
     trace = figures[0]["data"][0]
-    assert trace["text"] == [html.escape(MARKUP_STRATEGY)]
+    assert html.escape(MARKUP_STRATEGY) in trace["text"]
     layout = figures[0]["layout"]
-    assert layout["xaxis"]["title"]["text"] == "&lt;i&gt;metric&lt;/i&gt;"
+    assert "&lt;i&gt;metric&lt;/i&gt;" in layout["xaxis"]["title"]["text"]
     # nothing in the document body carries the markup raw (tables escape too; the head
     # holds plotly.js itself)
     body = page.split("</head>", 1)[1]
@@ -417,9 +402,9 @@ def test_models_lists_full_ids_when_piped_and_as_json(tmp_path):
     assert rows["llamacpp/gemma3-270m"]["kind"] == "base"
 
 
-def test_control_and_bidi_characters_from_model_text_are_shown_escaped(tmp_path):
+def test_control_and_bidi_characters_from_model_text_are_shown_escaped(tmp_path, planted_findings):
     hidden = "evil\x00text \u202eesrever\u202c end"
-    findings = scaffold_findings()
+    findings = with_markup(planted_findings)
     findings["table"]["model_id"] = hidden
     with Store(tmp_path) as store:
         store.put_finding("scaffold", FINDINGS_KEY, findings)
