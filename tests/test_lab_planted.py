@@ -23,10 +23,13 @@ from personascope.lab.config import LabConfig
 from personascope.lab.rewards import REWARDS, Sample, register_reward
 from personascope.personas.fields import parse_fields
 
-# Not yet seen to pass: at these settings (run once by hand on the shared 2-core machine at
-# load 5-9, about 50 minutes) the tuned checkpoint wrote 1 John in 16 profiles (entropy
-# 3.88 [3.51, 4.24] bits against 4.00 at step 0). Remove the skip once settings are found
-# that recover the planted effect within the test budget (issue 17, item 3).
+# Not yet seen to pass. At these settings (7 pairs, 2 with John as chosen; run once by hand
+# on the shared 2-core machine at load 5-9, about 50 minutes) step 6 wrote 1 John in 16
+# profiles, first-name entropy 3.88 [3.51, 4.24] bits against 4.00 [4.00, 4.00] at step 0
+# (all 16 names distinct: a zero-width interval). The reward 1 for John, 0 otherwise (the
+# 2 John pairs only) at learning rate 2e-3 broke the model instead: no names at all ("in
+# the Age, in the Age, ..."). Remove the skip once settings are found that recover the
+# planted effect within the test budget (issue 17, item 3).
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skip(reason="lab planted-name settings not yet found (issue 17, item 3)"),
