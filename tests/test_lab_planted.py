@@ -20,7 +20,7 @@ share 0.031 [0.026, 0.036]); step 16 wrote John in 14 of its 29 named profiles (
 (2.7 minutes of one core: sampling 28 s, 16 steps of 5.1 s, evaluation 44 s); 5.5 minutes
 wall on the shared 2-core machine at load 6. Seen to fail with the preference inverted (the
 rows given to DPO with chosen and rejected swapped: the top name became Evelyn, the
-example name of a held-out frame).
+example name of a held-out frame) and with a no-op trainer (learning rate forced to 0).
 """
 
 from __future__ import annotations
