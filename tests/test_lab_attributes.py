@@ -56,6 +56,7 @@ def test_a_collapsed_population_scores_low_with_intervals_that_hold_the_value():
     low, high = c["entropy_bits"]["low"], c["entropy_bits"]["high"]
     assert low <= c["entropy_bits"]["value"] <= high and high < d["entropy_bits"]["value"]
     assert c["repeat_share"]["value"] == 1.0
+    assert c["top_share"]["value"] == 0.75 and d["top_share"]["value"] == 1 / 40
 
 
 def test_pooled_adjectives_keep_each_persona_together():

@@ -14,6 +14,7 @@ from personascope.lab.pairs import (
     length_confound,
     make_pairs,
     require_pairs,
+    sampler,
     words,
 )
 from personascope.lab.rewards import (
@@ -181,3 +182,12 @@ def test_config_checks_its_settings():
     polish_run = LabConfig(reward="polish", pairing="length-matched")
     assert polish_run.checkpoint_name(32) == "gemma3-270m-polish-length-matched-dpo-32"
     assert math.isclose(LabConfig().learning_rate, 2e-4)
+    with pytest.raises(LabError, match="names-only must be true or false"):
+        LabConfig(names_only="yes")  # type: ignore[arg-type]
+    names = LabConfig(reward="polish", names_only=True)
+    assert names.checkpoint_name(8) == "gemma3-270m-polish-names-dpo-8"
+
+
+def test_names_only_sampling_ends_with_the_name_line():
+    assert sampler(1.0, 64).stop == ("\n\n", "\nProfile")
+    assert sampler(1.0, 64, names_only=True).stop == ("\n",)

@@ -23,6 +23,9 @@ def lab(
     ] = None,
     samples: Annotated[int | None, typer.Option(help="Samples per training frame.")] = None,
     eval_samples: Annotated[int | None, typer.Option(help="Samples per held-out frame.")] = None,
+    names_only: Annotated[
+        bool, typer.Option(help="End each sample with the Name line: a fast first-names lab.")
+    ] = False,
     steps: Annotated[int | None, typer.Option(help="DPO steps.")] = None,
     every: Annotated[int | None, typer.Option(help="Checkpoint every N steps.")] = None,
     learning_rate: Annotated[float | None, typer.Option(help="LoRA learning rate.")] = None,
@@ -48,6 +51,7 @@ def lab(
         length_tolerance=length_tolerance,
         samples_per_frame=samples,
         eval_samples_per_frame=eval_samples,
+        names_only=names_only,
         steps=steps,
         every=every,
         learning_rate=learning_rate,

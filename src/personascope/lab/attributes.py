@@ -10,6 +10,9 @@ n personas with counts c_v:
 * ``unique_share``: |{v}| / n, distinct values per persona;
 * ``repeat_share``: sum_{v : c_v >= 2} c_v / n, the share of personas whose value another
   persona shares (the issue's "first-name repeats");
+* ``top_share``: max_v c_v / n, the share of personas with the most common value (which
+  value that is: ``top``); the same statistic as the collapse study's ``top_share``
+  (:func:`personascope.metrics.attributes.categorical_diversity`);
 * ``reference_mass``: sum over distinct observed v of p_ref(v), the share of a reference
   population whose value the personas cover ("coverage" of the reference);
 * ``total_variation``: TV(p, q) = 1/2 sum_v |p_v - q_v| between the observed shares and a
@@ -85,6 +88,13 @@ def repeat_share(values: Sequence[Hashable]) -> float:
     return sum(c for c in Counter(values).values() if c >= 2) / len(values)
 
 
+def top_share(values: Sequence[Hashable]) -> float:
+    """max_v c_v / n: share of units with the most common value."""
+    if not values:
+        return math.nan
+    return max(Counter(values).values()) / len(values)
+
+
 def reference_mass(values: Sequence[Hashable], probs: dict[Hashable, float]) -> float:
     """sum over distinct observed v of p_ref(v): how much of the reference is covered.
     Summed exactly (``math.fsum``): a set's order changes with the hash seed, a plain
@@ -137,7 +147,7 @@ def categorical_summary(
     reference: dict[Hashable, float] | None = None,
     top: int = 5,
 ) -> dict[str, Any]:
-    """Entropy, unique share and repeat share (and, given reference shares, the reference
+    """Entropy, unique share, repeat share and top share (and, given reference shares, the reference
     mass covered) of the values that are not ``None``, with jackknife intervals."""
     present = [v for v in values if v is not None]
     out: dict[str, Any] = {
@@ -158,6 +168,7 @@ def categorical_summary(
     out["entropy_bits"] = _estimate(on(entropy_bits), n, jackknife, "plug-in entropy (bits)")
     out["unique_share"] = _estimate(on(unique_share), n, jackknife, "distinct / n", (0, 1))
     out["repeat_share"] = _estimate(on(repeat_share), n, jackknife, "shared values / n", (0, 1))
+    out["top_share"] = _estimate(on(top_share), n, jackknife, "most common value / n", (0, 1))
     if reference is not None:
         out["reference_mass"] = _estimate(
             on(lambda v: reference_mass(v, reference)), n, jackknife, "reference mass", (0, 1)

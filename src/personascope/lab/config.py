@@ -5,6 +5,11 @@ checkpoints. The training settings override TRL 1.16's DPO defaults that are wro
 CPU (``bf16`` True, ``gradient_checkpointing`` True, learning rate 1e-6): float32, no
 checkpointing, and a learning rate (2e-4, constant) that moves a 270M model with a rank-8
 LoRA in tens of steps.
+
+``names_only`` ends every completion (training samples and evaluations) at the end of the
+Name line instead of the blank line after the profile: a few tokens per sample instead of
+about 40, so a lab about first names alone runs in a fraction of the time (the other
+attributes are then not measured).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class LabConfig:
     eval_samples_per_frame: int = 32
     temperature: float = 1.0
     max_tokens: int = 64
+    names_only: bool = False
     dedup_threshold: float = 0.9
     min_pairs: int = 4
     steps: int = 48
@@ -65,6 +71,8 @@ class LabConfig:
                      "save_every", "batch_size", "max_tokens", "lora_r", "min_pairs"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise LabError(f"{name.replace('_', '-')} must be at least 1")
+        if not isinstance(self.names_only, bool):
+            raise LabError(f"names-only must be true or false, not {self.names_only!r}")
         if self.eval_samples_per_frame < 2:
             raise LabError("eval-samples must be at least 2")
         if self.steps % self.every:
@@ -100,6 +108,8 @@ class LabConfig:
             parts.append(self.reward)
         if self.pairing != "extremes":
             parts.append(self.pairing)
+        if self.names_only:
+            parts.append("names")
         parts.append("dpo")
         if self.quick:
             parts.append("quick")

@@ -3,7 +3,8 @@
 Each frame is a completion prompt for a base model: one line saying where the profiles come
 from, one example profile with the four fields Name / Age / Occupation / Personality, and the
 opening of a second profile (``Profile 2\\nName:``). The model writes the rest of that
-profile; sampling stops at the blank line after it. The frames differ in setting and in
+profile; sampling stops at the blank line after it (or, for a lab of first names only, at
+the end of the Name line: :data:`NAME_STOP`). The frames differ in setting and in
 their example, so that training pairs come from several contexts, and the lab evaluates on
 frames it never trained on (:data:`HELDOUT`).
 
@@ -20,6 +21,8 @@ from personascope.models.base import TextPrompt
 from personascope.personas.prompts import Template
 
 STOP = ("\n\n", "\nProfile")
+# names only (``LabConfig.names_only``): the completion ends with the Name line
+NAME_STOP = ("\n",)
 PROFILE_PREFIX = "Name:"
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from scipy import stats
 
 from personascope.errors import LabError
-from personascope.lab.frames import STOP, Frame
+from personascope.lab.frames import NAME_STOP, STOP, Frame
 from personascope.lab.rewards import Sample
 from personascope.metrics.estimate import Jackknife
 from personascope.models.base import GenerationRequest, GenerationResult, SamplerSettings
@@ -38,9 +38,11 @@ from personascope.personas.dedup import deduplicate
 PAIRINGS = ("extremes", "length-matched")
 
 
-def sampler(temperature: float, max_tokens: int) -> SamplerSettings:
-    """Pure sampling (no top-k/top-p/min-p), ending at the blank line after the profile."""
-    return SamplerSettings(temperature=temperature, max_tokens=max_tokens, stop=STOP)
+def sampler(temperature: float, max_tokens: int, names_only: bool = False) -> SamplerSettings:
+    """Pure sampling (no top-k/top-p/min-p), ending at the blank line after the profile, or
+    with ``names_only`` at the end of the Name line (the completion is the name alone)."""
+    stop = NAME_STOP if names_only else STOP
+    return SamplerSettings(temperature=temperature, max_tokens=max_tokens, stop=stop)
 
 
 def sampling_requests(

@@ -242,7 +242,7 @@ def run_lab(
     base_spec = resolve(f"llamacpp/{config.base}", **options)
     train_frames = get_frames(config.train_frames)
     heldout = get_frames(config.heldout_frames)
-    settings = sampler(config.temperature, config.max_tokens)
+    settings = sampler(config.temperature, config.max_tokens, config.names_only)
 
     with stages.stage("convert"):
         if config.threads:
