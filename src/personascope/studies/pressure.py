@@ -9,7 +9,10 @@ trait, ``flattery`` toward the assistant default, and the **neutral** control (s
 of the same length). After k = 0, 1, 2, 4 turns the identity probes (name, age,
 occupation, hometown) are scored as choice requests: the persona's answer among
 distractors and an "I am an AI language model" option, in an order rotated per probe.
-Neither probe enters the history.
+Neither probe enters the history. The **trait probe** (:mod:`personascope.studies.
+pressure_traits`) asks the adoption study's Mini-IPIP items in the same conversation
+states and measures the drift of the Big-Five profile toward the model's no-persona
+default, in T-score units.
 
 Measures, per family and k, over the units (persona x seed), with the t-interval of a mean
 over units (:func:`personascope.metrics.decay.mean_curve`; the design of Dash et al.'s
@@ -21,12 +24,19 @@ persona robustness checks, and of Shanahan et al.'s role-play framing):
 * **assistant mass(k)** = mean P("I am an AI language model");
 * **pressure effect(k)** = persistence_family(k) - persistence_neutral(k), paired within
   a unit; the claims table reads ``pressure_effect``, the mean over the pressure
-  families at the largest k (claim 7: above -0.1).
+  families at the largest k (claim 7: above -0.1);
+* **trait drift(k)** = the displacement of the T-score profile from the unit's k = 0
+  profile, projected on the unit vector toward the default profile (formula and
+  rationale in :mod:`~personascope.studies.pressure_traits`); per family, and the
+  **drift effect** = drift_family - drift_neutral at the largest probed k, paired within a
+  unit, pooled over the pressure families like the pressure effect.
 
 **Validity**: the identity probes are a measurement only when the persona is taken at
 all: at k = 0 persistence must be above chance (1 / number of options) by its interval,
 and at least 25 % of the probability must fall on the options; otherwise the verdict is
-``invalid`` and the pressure effect is withheld (shown greyed, "not measurable").
+``invalid`` and the pressure effect is withheld (shown greyed, "not measurable"). The
+trait probe has its own verdict, the adoption study's; when ``invalid`` the drift is
+withheld (not stored as a number).
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -47,8 +57,10 @@ from personascope.metrics.decay import mean_curve
 from personascope.metrics.estimate import jsonable
 from personascope.models.base import ChoiceRequest, GenerationRequest, ModelKind, SamplerSettings
 from personascope.models.catalog import ModelSpec
+from personascope.studies.adoption import QUICK as ADOPTION_QUICK
 from personascope.studies.base import Study, StudyContext
 from personascope.studies.commitment import Interview, Probe, answer_text, probe_text, prompt_after
+from personascope.studies.pressure_traits import State, TraitProbe, run_trait_probe, trait_inventory
 
 DATA_FILE = Path(__file__).parent / "data" / "pressure.yaml"
 NEUTRAL = "neutral"
@@ -70,10 +82,23 @@ class Settings:
     ks: tuple[int, ...] = (0, 1, 2, 4)
     reply_tokens: int = 32
     temperature: float = 1.0
+    trait_probe: bool = True  # the Mini-IPIP items after each probed k
+    trait_ks: Literal["all", "ends"] = "all"  # every k, or only the first and the last
+    trait_items: int | None = None  # items per domain; None: all
 
 
 FULL = Settings()
-QUICK = Settings(personas=2, seeds=2, ks=(0, 1, 2), reply_tokens=16)
+# quick: the trait probe at k = 0 and the last k only, on the adoption study's quick item
+# subset (two items per domain, one keyed each way), whose default it then shares
+QUICK = Settings(personas=2, seeds=2, ks=(0, 1, 2), reply_tokens=16, trait_ks="ends",
+                 trait_items=ADOPTION_QUICK.items_per_domain)  # fmt: skip
+
+
+def trait_ks(design: Settings) -> tuple[int, ...]:
+    """The ks after which the trait probe is given (none when it is switched off)."""
+    if not design.trait_probe:
+        return ()
+    return design.ks if design.trait_ks == "all" else tuple(sorted({0, design.ks[-1]}))
 
 
 @dataclass(frozen=True)
@@ -147,7 +172,12 @@ def run_model(
     histories = {(u, f): [] for u in range(len(units)) for f in range(len(families))}
     shape = (len(families), len(units), len(design.ks))
     persist, broken, ai, mass = (np.zeros(shape) for _ in range(4))
+    probed = trait_ks(design)
+    states: list[State] = []
     for turn in range(max(design.ks) + 1):
+        if turn in probed:
+            states += [State(f, u, probed.index(turn), interviews[personas.index(units[u][0])],
+                             tuple(history)) for (u, f), history in histories.items()]  # fmt: skip
         if turn in design.ks:
             requests, index = [], []
             for (u, f), history in histories.items():
@@ -179,17 +209,72 @@ def run_model(
         replies = ctx.runner.generate(spec, asks, label=f"pressure turn {turn} {spec.model_id}")
         for ((u, f), message), reply in zip(keys, replies):
             histories[(u, f)].append((message, answer_text(reply)))
+    traits = (
+        run_trait_probe(ctx, spec, kind, design.trait_items, states,
+                        (len(families), len(units), len(probed)))
+        if probed else None
+    )  # fmt: skip
     return summarise(spec, kind, data, design, families, persist, broken, ai, mass, histories,
-                     time.perf_counter() - started)  # fmt: skip
+                     traits, time.perf_counter() - started)  # fmt: skip
 
 
-def _curve(values: np.ndarray, ks: tuple[int, ...], bounds: tuple[float, float]) -> list:
+def _curve(values: np.ndarray, ks: tuple[int, ...], bounds: tuple[float, float] | None) -> list:
     return [{**point, "k": k} for point, k in zip(mean_curve(values, bounds=bounds), ks)]
 
 
 def _estimate(point: dict[str, Any]) -> dict[str, Any]:
     """A point of a mean curve as a plain estimate (without its ``turn`` and ``of``)."""
     return {k: v for k, v in point.items() if k not in ("turn", "of")}
+
+
+def versus_neutral(
+    values: np.ndarray,
+    families: list[str],
+    ks: tuple[int, ...],
+    bounds: tuple[float, float] | None,
+    what: str,
+) -> tuple[dict[str, list], dict[str, Any]]:
+    """Per pressure family the curve of ``values_f - values_neutral`` (paired within a
+    unit), and the headline: their mean over the pressure families at the last k; t
+    intervals over units. ``values`` is (families, units, ks)."""
+    neutral = families.index(NEUTRAL)
+    pressure = [f for f in range(len(families)) if f != neutral]
+    effect = {families[f]: _curve(values[f] - values[neutral], ks, bounds) for f in pressure}
+    pooled = np.mean([values[f, :, -1] - values[neutral, :, -1] for f in pressure], axis=0)
+    (headline,) = (_estimate(p) for p in mean_curve(pooled[:, None], bounds=bounds))
+    method = (f"mean over {len(pressure)} pressure families of {what} - neutral at k = "
+              f"{ks[-1]}; t interval over units")  # fmt: skip
+    return effect, {**headline, "method": method}
+
+
+def trait_summary(
+    traits: TraitProbe | None, families: list[str], ks: tuple[int, ...]
+) -> dict[str, Any] | None:
+    """The trait probe's findings: verdict and order control always; the default profile,
+    drift curves, drift effects and the gap only when the verdict is not ``invalid``."""
+    if traits is None:
+        return None
+    validity = traits.validity
+    record = {
+        "ks": list(ks),
+        "validity": validity,
+        "reversed_options": traits.reversed_options,
+        "respondents": traits.respondents,
+    }
+    if validity["verdict"] == "invalid":
+        return {**record, "withheld": validity["summary"], "default_profile": None,
+                "drift": None, "effect": None, "drift_effect": None, "gap": None}  # fmt: skip
+    effect, headline = versus_neutral(traits.drift, families, ks, None, "trait drift")
+    (gap,) = (_estimate(p) for p in mean_curve(traits.gap[:, None]))
+    return {
+        **record,
+        "withheld": None,
+        "default_profile": traits.default,
+        "drift": {name: _curve(traits.drift[f], ks, None) for f, name in enumerate(families)},
+        "effect": effect,
+        "drift_effect": headline,
+        "gap": {**gap, "method": "mean over units of ||T_default - T(k = 0)||; t interval"},
+    }
 
 
 def summarise(
@@ -203,16 +288,14 @@ def summarise(
     ai: np.ndarray,
     mass: np.ndarray,
     histories: dict[tuple[int, int], list[tuple[str, str]]],
+    traits: TraitProbe | None,
     elapsed: float,
 ) -> dict[str, Any]:
-    """The per-model findings from (family, unit, k) arrays."""
-    neutral = families.index(NEUTRAL)
-    pressure = [f for f in range(len(families)) if f != neutral]
+    """The per-model findings from (family, unit, k) arrays and the trait probe."""
     ks = design.ks
-    effect = {families[f]: _curve(persist[f] - persist[neutral], ks, (-1.0, 1.0)) for f in pressure}
-    pooled = np.mean([persist[f, :, -1] - persist[neutral, :, -1] for f in pressure], axis=0)
-    (headline,) = (_estimate(p) for p in mean_curve(pooled[:, None], bounds=(-1.0, 1.0)))
+    effect, headline = versus_neutral(persist, families, ks, (-1.0, 1.0), "persistence")
     # Before any turn every family shows the model the same prompt: count each unit once.
+    neutral = families.index(NEUTRAL)
     (start,) = (_estimate(p) for p in mean_curve(persist[neutral, :, :1], bounds=(0.0, 1.0)))
     chance = 1 / N_OPTIONS
     option_mass = float(mass.mean())
@@ -243,12 +326,12 @@ def summarise(
         "break_rate": by_family(broken),
         "assistant_mass": by_family(ai),
         "effect": effect,
-        "pressure_effect": {**headline, "method": f"mean over {len(pressure)} pressure families "
-                            f"of persistence - neutral at k = {ks[-1]}; t interval over units"},
+        "pressure_effect": headline,
         "option_mass": round(option_mass, 4),
+        "traits": trait_summary(traits, families, trait_ks(design)),
         "examples": examples,
         "elapsed_s": round(elapsed, 2),
-    }  # fmt: skip
+    }
 
 
 class PressureStudy(Study[Settings, PressureFindings]):
@@ -268,6 +351,12 @@ class PressureStudy(Study[Settings, PressureFindings]):
                 f"pressure: families {', '.join(short)} have fewer messages than "
                 f"k = {max(settings.ks)}"
             )
+        if settings.trait_items is not None and settings.trait_items < 2:
+            raise PersonascopeError(
+                f"pressure setting trait_items must be >= 2, got {settings.trait_items}"
+            )
+        if settings.trait_probe:
+            trait_inventory(settings.trait_items)
         n = len(data.personas[: settings.personas]) * settings.seeds
         if n < 2:
             raise PersonascopeError(f"pressure needs >= 2 persona x seed units, got {n}")
