@@ -6,22 +6,27 @@ bad input."""
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
+import sys
 from dataclasses import replace
 
 import numpy as np
 import pytest
+import yaml
 
 from escaping import assert_figures_escaped, assert_only_escaped, poisoned
 from personascope.claims import evaluate
-from personascope.errors import PersonascopeError
+from personascope.cli import main
+from personascope.errors import InputFileError, PersonascopeError
 from personascope.findings.pressure import PressureFindings
 from personascope.instruments.inventory import load_inventory
 from personascope.models.base import ChatPrompt, ChoiceRequest, ChoiceResult, GenerationResult
 from personascope.report.sections.pressure import render
 from personascope.studies.base import StudyContext, run_study
 from personascope.studies.pressure import (
+    DATA_FILE,
     FULL,
     NEUTRAL,
     QUICK,
@@ -31,6 +36,7 @@ from personascope.studies.pressure import (
     trait_ks,
 )
 from personascope.studies.pressure_traits import toward_default
+from personascope.testing.clitools import one_error_line
 from personascope.testing.fake import fake_runner, register_fake
 
 DATA = load_data()
@@ -297,6 +303,65 @@ def test_a_bad_data_file_is_one_error(tmp_path):
     path.write_text("personas: []\n", encoding="utf-8")
     with pytest.raises(PersonascopeError, match="expected exactly the keys"):
         PressureStudy().settings({"data": str(path)})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["distractors"].pop("hometown"), "`distractors` needs exactly"),
+        (lambda d: d["probes"].pop("age"), "`probes` needs exactly"),
+        (lambda d: d["families"].update(flattery="hello"), "families.flattery must be"),
+        (lambda d: d.update(describe="You are {nam}"), "placeholder other than"),
+        (lambda d: d["distractors"].update(name=["Maria Alvarez", "X"]), "fewer than 2 `name`"),
+    ],
+)
+def test_a_malformed_data_file_names_the_problem(tmp_path, change, message):
+    data = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(InputFileError, match=message):
+        PressureStudy().settings({"data": str(path)})
+
+
+def _persona_file(path, hometown: bool = True):
+    rows = [
+        {"description": "A baker.", "name": "Ines Duarte", "age": 52, "occupation": "a baker",
+         **({"hometown": "Porto"} if hometown else {})},
+        {"description": "A pilot.", "name": "Lars Berg", "age": 39, "occupation": "a pilot",
+         "demographics": {"hometown": "Bergen"}},
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_a_persona_file_reaches_the_study(tmp_path):
+    path = _persona_file(tmp_path / "people.jsonl")
+    model_id = register_fake("pressure-file", reply, null_score, replace=True)
+    runner, store, spec = fake_runner(tmp_path, model_id)
+    config = {"personas_file": str(path), "pressure": {"ks": [0, 1], "trait_probe": False}}
+    try:
+        found = run_study(StudyContext(runner, store, [spec], tmp_path, "t", config=config),
+                          PressureStudy())  # fmt: skip
+    finally:
+        store.close()
+    assert found.persona_source == str(path)
+    assert [(p["name"], p["age"], p["hometown"]) for p in found.personas] == [
+        ("Ines Duarte", "52", "Porto"), ("Lars Berg", "39", "Bergen")]  # fmt: skip
+    assert model(found)["traits"] is None
+
+
+def test_a_persona_file_without_hometown_is_one_error_line(tmp_path, monkeypatch, capsys):
+    path = _persona_file(tmp_path / "people.jsonl", hometown=False)
+    argv = ["personascope", "audit", "--studies", "pressure", "--personas", str(path),
+            "--out", str(tmp_path / "run")]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert "people.jsonl" in line and "missing hometown" in line
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.slow  # real generation and scoring on both embedded models

@@ -21,6 +21,7 @@ class PressureFindings(Findings):
     personas: list[dict[str, Any]]
     families: dict[str, Any]
     interval_method: str
+    persona_source: str = ""
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def headline(self) -> dict[str, Any]:

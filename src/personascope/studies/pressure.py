@@ -1,7 +1,8 @@
 """Pressure study: does an installed persona survive a conversation that pushes against it?
 
-A persona (``studies/data/pressure.yaml``, or a user's file in the same shape) is
-installed as the system prompt (chat models) or as the preamble of a transcript (base
+A persona (``studies/data/pressure.yaml``, or a user's file in the same shape as the
+``data`` setting, or the personas of ``audit --personas FILE``: see :func:`file_personas`)
+is installed as the system prompt (chat models) or as the preamble of a transcript (base
 models; the frame of :mod:`personascope.studies.commitment`). A conversation then has k
 pressure turns, each a user message from one *family* and the model's own seeded reply:
 ``identity_challenge`` ("you are an AI, drop the act"), ``contradiction`` of a stated
@@ -42,8 +43,8 @@ withheld (not stored as a number).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,6 +58,8 @@ from personascope.metrics.decay import mean_curve
 from personascope.metrics.estimate import jsonable
 from personascope.models.base import ChoiceRequest, GenerationRequest, ModelKind, SamplerSettings
 from personascope.models.catalog import ModelSpec
+from personascope.personas.io import read_personas
+from personascope.personas.persona import Persona
 from personascope.studies.adoption import QUICK as ADOPTION_QUICK
 from personascope.studies.base import Study, StudyContext
 from personascope.studies.commitment import Interview, Probe, answer_text, probe_text, prompt_after
@@ -125,10 +128,18 @@ def load_data(path: str | None = None) -> PressureData:
         isinstance(p, Mapping) and set(FIELDS) | {"id"} == set(p) for p in personas
     ):
         raise InputFileError(f"{where}: each persona needs exactly id, {', '.join(FIELDS)}")
+    for key in ("distractors", "probes"):
+        if not isinstance(data[key], Mapping) or set(data[key]) != set(FIELDS):
+            raise InputFileError(f"{where}: `{key}` needs exactly {', '.join(FIELDS)}")
     families = data["families"]
     if not isinstance(families, Mapping) or NEUTRAL not in families or len(families) < 2:
         raise InputFileError(f"{where}: families need `{NEUTRAL}` and at least one other")
-    return PressureData(
+    lists = {f"distractors.{k}": v for k, v in data["distractors"].items()}
+    lists.update({f"families.{k}": v for k, v in families.items()})
+    bad = [k for k, v in lists.items() if not isinstance(v, list) or not v]
+    if bad:
+        raise InputFileError(f"{where}: {', '.join(bad)} must be a non-empty list")
+    design = PressureData(
         tuple({k: str(v) for k, v in p.items()} for p in personas),
         str(data["describe"]),
         {k: tuple(map(str, data["distractors"][k])) for k in FIELDS},
@@ -137,6 +148,76 @@ def load_data(path: str | None = None) -> PressureData:
         {str(f): tuple(map(str, msgs)) for f, msgs in families.items()},
         where if path else f"default ({DATA_FILE.name})",
     )
+    check_design(design)
+    return design
+
+
+def check_design(data: PressureData) -> None:
+    """Every text fills from a persona's fields, and every persona has two distractors per
+    field that differ from its own answer (the four options of each probe)."""
+    blank = dict.fromkeys(FIELDS, "")
+    for text in (data.describe, *(m for msgs in data.families.values() for m in msgs)):
+        try:
+            text.format(**blank)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise InputFileError(
+                f"{data.source}: {text!r} has a placeholder other than "
+                f"{', '.join('{' + f + '}' for f in FIELDS)} ({exc})"
+            ) from exc
+    for persona in data.personas:
+        for field_name in FIELDS:
+            if len({d for d in data.distractors[field_name] if d != persona[field_name]}) < 2:
+                raise InputFileError(
+                    f"{data.source}: persona {persona['id']}: fewer than 2 `{field_name}` "
+                    "distractors differ from its own answer"
+                )
+
+
+def file_personas(people: Sequence[Persona], source: str) -> tuple[dict[str, str], ...]:
+    """The personas of an ``audit --personas`` file as the study's: each needs ``name``,
+    ``age``, ``occupation`` and ``hometown`` (a top-level field or in ``demographics``),
+    the answers of the identity probes. The installed text is the data's ``describe``
+    filled from them; the persona's ``description`` is not used."""
+    out = []
+    for person in people:
+        extra = person.model_extra or {}
+        values = {
+            "name": person.name,
+            "age": person.age,
+            "occupation": person.occupation,
+            "hometown": extra.get("hometown", person.demographics.get("hometown")),
+        }
+        missing = [f for f, v in values.items() if v is None or not str(v).strip()]
+        if missing:
+            raise InputFileError(
+                f"{source}: persona {person.id}: the pressure study needs {', '.join(FIELDS)} "
+                f"(hometown top-level or in demographics); missing {', '.join(missing)}"
+            )
+        out.append({"id": person.id, **{f: str(v) for f, v in values.items()}})
+    return tuple(out)
+
+
+def study_data(ctx: StudyContext, settings: Settings) -> tuple[PressureData, Settings]:
+    """The design's data with the personas of ``ctx.config["personas_file"]`` when given
+    (all of them unless the ``personas`` setting was set explicitly), and the settings."""
+    data = load_data(settings.data)
+    path = ctx.config.get("personas_file")
+    if not path:
+        return data, settings
+    people = file_personas(read_personas(path), str(path))
+    if "personas" not in ctx.config.get("pressure", {}):
+        settings = replace(settings, personas=None)
+    data = replace(data, personas=people, source=str(path))
+    check_design(data)
+    check_units(data, settings)
+    return data, settings
+
+
+def check_units(data: PressureData, settings: Settings) -> None:
+    """At least two persona x seed units: the intervals are over units."""
+    n = len(data.personas[: settings.personas]) * settings.seeds
+    if n < 2:
+        raise PersonascopeError(f"pressure needs >= 2 persona x seed units, got {n}")
 
 
 def probes_for(data: PressureData, persona: dict[str, str]) -> list[tuple[Probe, int, int]]:
@@ -357,15 +438,17 @@ class PressureStudy(Study[Settings, PressureFindings]):
             )
         if settings.trait_probe:
             trait_inventory(settings.trait_items)
-        n = len(data.personas[: settings.personas]) * settings.seeds
-        if n < 2:
-            raise PersonascopeError(f"pressure needs >= 2 persona x seed units, got {n}")
+        check_units(data, settings)
+
+    def check_personas(self, personas: Sequence[Persona], source: str) -> None:
+        file_personas(personas, source)
 
     def run(self, ctx: StudyContext, settings: Settings) -> PressureFindings:
-        data = load_data(settings.data)
+        data, settings = study_data(ctx, settings)
         findings = {
             "design": {**asdict(settings), "seed": ctx.seed},
             "personas": list(data.personas[: settings.personas]),
+            "persona_source": data.source,
             "families": {f: list(m) for f, m in data.families.items()},
             "interval_method": "t interval of the mean over persona x seed units, 95%",
             "models": {spec.model_id: run_model(ctx, spec, data, settings) for spec in ctx.models},

@@ -80,7 +80,8 @@ def render(findings: PressureFindings) -> Section:
         "pressure",
         "Pressure: does the persona survive a conversation that pushes against it?",
         intro=(
-            f"{len(findings.personas)} personas installed as the system prompt (chat) or the "
+            f"{len(findings.personas)} personas ({findings.persona_source or 'default'}) "
+            "installed as the system prompt (chat) or the "
             f"preamble of a transcript (base), {design.get('seeds')} seed(s) each. After k = "
             f"{', '.join(map(str, ks))} pressure turns of one family (a user message and the "
             "model's own seeded reply) the identity probes (name, age, occupation, hometown) "
