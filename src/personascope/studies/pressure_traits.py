@@ -90,9 +90,13 @@ class TraitProbe:
 
 
 def trait_inventory(items_per_domain: int | None) -> tuple[Inventory, ScaleNorms]:
-    """The adoption study's inventory (its first ``items_per_domain`` items per domain)
-    and its human norms."""
-    inv = item_subset(load_inventory(ADOPTION.inventory), items_per_domain)
+    """The adoption study's inventory (its first ``items_per_domain`` items per domain;
+    all when None or at least a domain's length) and its human norms."""
+    inv = load_inventory(ADOPTION.inventory)
+    if items_per_domain is not None and items_per_domain < min(
+        len(inv.domain_indices(d)) for d in inv.domains
+    ):
+        inv = item_subset(inv, items_per_domain)
     norms = norms_for(inv)
     if norms is None:
         raise PersonascopeError(f"the trait probe needs human norms of {inv.id}; none ship")
