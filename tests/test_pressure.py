@@ -377,6 +377,9 @@ def test_embedded_pair_quick(tmp_path):
     for m in findings.per_model().values():
         assert m["validity"]["verdict"] in ("valid", "invalid")
         assert 0 < m["option_mass"] <= 1 and len(m["persistence"][NEUTRAL]) == 2
+        traits = m["traits"]  # quick: k = 0 and the last k, 2 items per domain
+        assert traits["ks"] == [0, 1] and traits["respondents"] == 1 + 2 + 2 * 4
+        assert (traits["drift"] is None) == (traits["validity"]["verdict"] == "invalid")
     render(findings)
 
 
