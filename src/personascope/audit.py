@@ -191,8 +191,10 @@ def run_audit(
     sections = {name: {**file.sections.get(name, {}), **(settings or {}).get(name, {})}
                 for name in {*file.sections, *(settings or {})}}  # fmt: skip
     checked = validate_sections(sections, quick)
-    if personas is not None:
-        read_personas(Path(personas))  # a malformed file fails before any model runs
+    if personas is not None:  # a malformed file, or one a study cannot use, fails here
+        people = read_personas(Path(personas))
+        for name in names:
+            get_study(name).check_personas(people, str(personas))
     model_ids = list(models or file.options.models or [DEFAULT_BASE_MODEL, DEFAULT_ALIGNED_MODEL])
     specs: list[ModelSpec] = [resolve(m, **dict(model_options or {})) for m in model_ids]
     out_dir = Path(out)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, Union
 
 from personascope.errors import PersonascopeError
 from personascope.findings import FINDINGS_KEY, Findings
@@ -26,6 +26,9 @@ from personascope.models.base import ModelKind
 from personascope.models.catalog import ModelSpec
 from personascope.runner import Runner
 from personascope.store import Store
+
+if TYPE_CHECKING:
+    from personascope.personas.persona import Persona
 
 
 @dataclass
@@ -76,6 +79,11 @@ class Study(Generic[S, F]):
 
     def check(self, settings: S) -> None:
         """Raise a :class:`PersonascopeError` naming the setting when ``settings`` cannot run."""
+
+    def check_personas(self, personas: Sequence[Persona], source: str) -> None:
+        """Raise an :class:`~personascope.errors.InputFileError` when the personas of
+        ``audit --personas FILE`` (``source``) cannot serve this study; called before any
+        model runs. The default accepts any (or the study does not read them)."""
 
     def run(self, ctx: StudyContext, settings: S) -> F:
         raise NotImplementedError
