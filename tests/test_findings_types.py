@@ -1,4 +1,4 @@
-"""Typed findings of the stability, commitment and scaffold studies: the JSON a study
+"""Typed findings of the stability, commitment, scaffold and lab studies: the JSON a study
 stores is read back into nested dataclasses and written out again byte for byte, and a
 stored value of the wrong type is an error naming its path."""
 
@@ -7,19 +7,28 @@ from __future__ import annotations
 import copy
 import json
 import re
+from pathlib import Path
 
 import pytest
 
-from personascope.findings import FindingsError, from_json, to_json
+from personascope.findings import DetailedRecord, FindingsError, from_json, to_json
 from personascope.findings.commitment import CommitmentFindings, Curve, ModelCommitment
+from personascope.findings.lab import Attributes, LabFindings
 from personascope.findings.scaffold import Matching, ScaffoldFindings, StrategyRow
 from personascope.findings.stability import Domain, ModelStability, StabilityFindings
-from personascope.metrics.estimate import Estimate
+from personascope.lab.attributes import mean_summary
+from personascope.lab.evaluate import attribute_findings
+from personascope.lab.run import curves
+from personascope.metrics.estimate import Estimate, Jackknife
 
 # The planted runs of the studies' own tests (module-scoped fixtures, run once here).
 from test_commitment import planted  # noqa: F401
 from test_scaffold import planted_scaffold  # noqa: F401
 from test_stability import planted_findings  # noqa: F401
+
+# The lab's findings as `personascope lab` stored them for tests/test_lab_cli.py's tiny lab
+# (training a model is too slow to repeat here).
+LAB_FINDINGS = Path(__file__).parent / "data" / "lab_findings.json"
 
 STUDIES = {
     "stability": (StabilityFindings, "planted_findings"),
@@ -104,3 +113,29 @@ def test_a_field_stored_under_another_key_is_read_and_missed_under_that_key():
     del data["lambda"]
     with pytest.raises(FindingsError, match="curve: missing 'lambda'"):
         from_json(Curve, data, "curve")
+
+
+def test_lab_findings_round_trip_to_the_same_json():
+    data = json.loads(LAB_FINDINGS.read_text(encoding="utf-8"))
+    findings = LabFindings.from_json(data)
+    assert json.dumps(findings.to_json()) == json.dumps(data)
+    assert findings.per_model() == {c["model_id"]: c["metrics"] for c in data["checkpoints"]}
+    metrics, last = findings.checkpoints[0].metrics, findings.checkpoints[-1].metrics
+    assert isinstance(metrics.attributes.ages.sd, Estimate)
+    assert last.attributes.ages.note and last.attributes.ages.sd is None  # under 3 ages stated
+    assert metrics.attributes.first_names.reference.entropy_bits.mean > 0
+    assert metrics.text.truncated_to_words >= 1 and "distinct_2" in metrics.text.metrics
+    assert findings.curves["age_sd"].reference == metrics.attributes.ages.reference.sd
+    assert to_json(curves(findings.checkpoints)) == data["curves"]  # read back from the types
+
+
+@pytest.mark.parametrize("profiles", [[], ["Name: Ann Lee\nAge: 34\nOccupation: nurse"]])
+def test_lab_summaries_of_too_few_profiles_keep_their_notes(profiles):
+    jackknife = Jackknife(seed=0)
+    data = attribute_findings(profiles, jackknife)
+    attributes = from_json(Attributes, data)
+    assert json.dumps(to_json(attributes)) == json.dumps(data)
+    assert attributes.ages.note and attributes.ages.sd is None
+    assert attributes.first_names.reference.note and attributes.first_names.entropy_bits is None
+    mean = mean_summary([1.0], jackknife, "words")
+    assert to_json(from_json(DetailedRecord, mean)) == mean and "params" not in mean
