@@ -1,4 +1,4 @@
-"""Typed findings of the stability, commitment, scaffold and lab studies: the JSON a study
+"""Typed findings of the stability, commitment, scaffold, lab and adoption studies: the JSON a study
 stores is read back into nested dataclasses and written out again byte for byte, and a
 stored value of the wrong type is an error naming its path."""
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from personascope.findings import DetailedRecord, FindingsError, from_json, to_json
+from personascope.findings.adoption import AdoptionFindings, DomainAgreement, ModelAdoption
 from personascope.findings.commitment import CommitmentFindings, Curve, ModelCommitment
 from personascope.findings.lab import Attributes, LabFindings
 from personascope.findings.scaffold import Matching, ScaffoldFindings, StrategyRow
@@ -22,6 +23,7 @@ from personascope.lab.run import curves
 from personascope.metrics.estimate import Estimate, Jackknife
 
 # The planted runs of the studies' own tests (module-scoped fixtures, run once here).
+from test_adoption import planted_adoption  # noqa: F401
 from test_commitment import planted  # noqa: F401
 from test_scaffold import planted_scaffold  # noqa: F401
 from test_stability import planted_findings  # noqa: F401
@@ -34,6 +36,7 @@ STUDIES = {
     "stability": (StabilityFindings, "planted_findings"),
     "commitment": (CommitmentFindings, "planted"),
     "scaffold": (ScaffoldFindings, "planted_scaffold"),
+    "adoption": (AdoptionFindings, "planted_adoption"),
 }
 
 
@@ -72,6 +75,13 @@ def test_the_findings_are_typed_all_the_way_down(request):
     scaffold = ScaffoldFindings.from_json(stored_json(request, "scaffold"))
     assert all(isinstance(row, StrategyRow) for row in scaffold.table.rows.values())
     assert isinstance(scaffold.table.matching, Matching)
+    adoption = AdoptionFindings.from_json(stored_json(request, "adoption"))
+    adopter = next(iter(adoption.models.values()))
+    assert isinstance(adopter, ModelAdoption)
+    accuracy = adopter.conditions["accuracy"]
+    assert all(isinstance(row, DomainAgreement) for row in accuracy.domains.values())
+    assert accuracy.default_profile.derived_type.type == "ISFJ"
+    assert adopter.controls.item_order.shift["1"].keys() == set("OCEAN")
 
 
 @pytest.mark.parametrize(
@@ -82,6 +92,7 @@ def test_the_findings_are_typed_all_the_way_down(request):
         ("commitment", ("entropy", "lambda"), [0.1], "expected an estimate object"),
         ("commitment", ("probes",), [], "expected an object"),
         ("scaffold", ("naive", "fidelity", "overall", "n"), "six", "expected int"),
+        ("adoption", ("conditions", "accuracy", "domains", "O", "n_personas"), "6", "expected int"),
     ],
 )
 def test_a_mistyped_stored_value_is_an_error_naming_its_path(request, study, path, value, message):
