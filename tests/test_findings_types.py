@@ -1,6 +1,6 @@
-"""Typed findings of the stability, commitment, scaffold, lab and adoption studies: the JSON a study
-stores is read back into nested dataclasses and written out again byte for byte, and a
-stored value of the wrong type is an error naming its path."""
+"""Typed findings of the stability, commitment, scaffold, lab, adoption and collapse
+studies: the JSON a study stores is read back into nested dataclasses and written out
+again byte for byte, and a stored value of the wrong type is an error naming its path."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from personascope.findings import DetailedRecord, FindingsError, from_json, to_json
 from personascope.findings.adoption import AdoptionFindings, DomainAgreement, ModelAdoption
+from personascope.findings.collapse import CollapseFindings, ModelCollapse, SelfReportValidity
 from personascope.findings.commitment import CommitmentFindings, Curve, ModelCommitment
 from personascope.findings.lab import Attributes, LabFindings
 from personascope.findings.scaffold import Matching, ScaffoldFindings, StrategyRow
@@ -24,6 +25,7 @@ from personascope.metrics.estimate import Estimate, Jackknife
 
 # The planted runs of the studies' own tests (module-scoped fixtures, run once here).
 from test_adoption import planted_adoption  # noqa: F401
+from test_collapse_study import planted_collapse  # noqa: F401
 from test_commitment import planted  # noqa: F401
 from test_scaffold import planted_scaffold  # noqa: F401
 from test_stability import planted_findings  # noqa: F401
@@ -32,18 +34,22 @@ from test_stability import planted_findings  # noqa: F401
 # (training a model is too slow to repeat here).
 LAB_FINDINGS = Path(__file__).parent / "data" / "lab_findings.json"
 
+# Study -> findings type, the fixture of its planted run, and where in the fixture's value
+# the findings JSON is (None: the value itself).
 STUDIES = {
-    "stability": (StabilityFindings, "planted_findings"),
-    "commitment": (CommitmentFindings, "planted"),
-    "scaffold": (ScaffoldFindings, "planted_scaffold"),
-    "adoption": (AdoptionFindings, "planted_adoption"),
+    "stability": (StabilityFindings, "planted_findings", 0),
+    "commitment": (CommitmentFindings, "planted", 1),
+    "scaffold": (ScaffoldFindings, "planted_scaffold", 0),
+    "adoption": (AdoptionFindings, "planted_adoption", 0),
+    "collapse": (CollapseFindings, "planted_collapse", None),
 }
 
 
 def stored_json(request: pytest.FixtureRequest, study: str) -> dict:
     """The study's findings JSON from its planted run, as the store writes it."""
-    value = request.getfixturevalue(STUDIES[study][1])
-    findings = value[1] if study == "commitment" else value[0]
+    _, fixture, index = STUDIES[study]
+    value = request.getfixturevalue(fixture)
+    findings = value if index is None else value[index]
     return json.loads(json.dumps(findings))
 
 
@@ -82,6 +88,14 @@ def test_the_findings_are_typed_all_the_way_down(request):
     assert all(isinstance(row, DomainAgreement) for row in accuracy.domains.values())
     assert accuracy.default_profile.derived_type.type == "ISFJ"
     assert adopter.controls.item_order.shift["1"].keys() == set("OCEAN")
+    collapse = CollapseFindings.from_json(stored_json(request, "collapse"))
+    writer = next(iter(collapse.models.values()))
+    assert isinstance(writer, ModelCollapse) and isinstance(writer.collapse.index, Estimate)
+    assert isinstance(writer.self_report.validity, SelfReportValidity)
+    assert writer.self_report.trait_reach.direction and writer.genders.raw.unreadable == 1
+    assert collapse.matched_text.compared and set(collapse.matched_text.panels) == set(
+        collapse.models
+    )
 
 
 @pytest.mark.parametrize(
@@ -93,6 +107,7 @@ def test_the_findings_are_typed_all_the_way_down(request):
         ("commitment", ("probes",), [], "expected an object"),
         ("scaffold", ("naive", "fidelity", "overall", "n"), "six", "expected int"),
         ("adoption", ("conditions", "accuracy", "domains", "O", "n_personas"), "6", "expected int"),
+        ("collapse", ("generation", "mean_tokens"), "many", "expected a number"),
     ],
 )
 def test_a_mistyped_stored_value_is_an_error_naming_its_path(request, study, path, value, message):
