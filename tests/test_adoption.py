@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from personascope.errors import PersonascopeError
+from personascope.findings import from_json
+from personascope.findings.adoption import AdoptionFindings, ModelAdoption
 from personascope.instruments.agreement import (
     discrimination,
     hit_rate,
@@ -120,18 +122,18 @@ def _context(tmp_path, runner, store, spec, config, quick=True):
 
 
 SMALL = {"wordings": ["accuracy"], "ladder_levels": [1, 3, 7, 9], "n_boot": 200}
+DEFAULT = {"O": 3.5, "C": 3.25, "E": 2.75, "A": 4.0, "N": 2.5}  # the planted default profile
 
 
-@pytest.mark.parametrize("items_per_domain", [None, 2])
-def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
-    """On the whole Mini-IPIP and on its quick form (2 items per domain): both have
-    human norms (T-scores, and validity references for the form administered)."""
+def planted_adopter_run(tmp_path, items_per_domain):
+    """The study's findings JSON and the stored findings of a planted perfect adopter
+    under the complete design (high/low profiles, item order and placement controls),
+    and the planted model's spec."""
     inv = load_inventory("mini_ipip")
     design = Settings(combos=True, ladder_levels=(1, 3, 7, 9), n_markers=2)
     units = persona_units(design, tuple("OCEAN"))
-    default = {"O": 3.5, "C": 3.25, "E": 2.75, "A": 4.0, "N": 2.5}
     profiles = {
-        u.text: {d: target_score(u.levels[d]) if d in u.levels else default[d] for d in "OCEAN"}
+        u.text: {d: target_score(u.levels[d]) if d in u.levels else DEFAULT[d] for d in "OCEAN"}
         for u in units
     }
     model_id = planted_respondent("adopter", inv, lambda p: profiles[p])
@@ -149,6 +151,20 @@ def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
             _context(tmp_path, runner, store, spec, config), get_study("adoption")
         ).to_json()
         stored = store.findings("adoption")[("adoption", "findings")]
+    return findings, stored, spec
+
+
+@pytest.fixture(scope="module")
+def planted_adoption(tmp_path_factory):
+    """:func:`planted_adopter_run` on the whole Mini-IPIP."""
+    return planted_adopter_run(tmp_path_factory.mktemp("adopter"), None)
+
+
+@pytest.mark.parametrize("items_per_domain", [None, 2])
+def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
+    """On the whole Mini-IPIP and on its quick form (2 items per domain): both have
+    human norms (T-scores, and validity references for the form administered)."""
+    findings, stored, spec = planted_adopter_run(tmp_path, items_per_domain)
     json.dumps(findings, allow_nan=False)
     assert stored["models"].keys() == findings["models"].keys()
     model_findings = findings["models"][spec.model_id]
@@ -161,7 +177,7 @@ def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
     assert condition["default_pull"]["movement_ratio"]["value"] == pytest.approx(1.0)
     assert condition["default_pull"]["slope_below_1"] == dict.fromkeys("OCEAN", False)
     profile = condition["default_profile"]
-    assert profile["scores"] == pytest.approx(default)
+    assert profile["scores"] == pytest.approx(DEFAULT)
     assert profile["verdict"] == "valid"
     for row in condition["validity"]["domains"].values():
         assert row["verdict"] == "valid", row["reasons"]
@@ -183,8 +199,7 @@ def test_a_planted_perfect_adopter_scores_perfectly(tmp_path, items_per_domain):
 
 def test_a_model_that_ignores_personas_is_pulled_to_its_default(tmp_path):
     inv = load_inventory("mini_ipip")
-    default = {"O": 3.5, "C": 3.25, "E": 2.75, "A": 4.0, "N": 2.5}
-    model_id = planted_respondent("default-only", inv, lambda p: default, "base")
+    model_id = planted_respondent("default-only", inv, lambda p: DEFAULT, "base")
     runner, store, spec = fake_runner(tmp_path, model_id)
     config = {**SMALL, "wordings": ["agreement"], "ladder_levels": [1, 9]}
     with store:
@@ -197,6 +212,7 @@ def test_a_model_that_ignores_personas_is_pulled_to_its_default(tmp_path):
         assert row["spearman"]["value"] is None  # measured scores do not vary
         assert row["discrimination"]["value"] == 0.5
     assert "hardly moves with the persona" in json.dumps(condition["validity"])
+    assert AdoptionFindings.from_json(findings).to_json() == findings
 
 
 EMBEDDED = ["llamacpp/smollm2-135m-instruct", "llamacpp/gemma3-270m"]
@@ -302,7 +318,7 @@ def test_the_report_section_of_a_planted_adopter_says_it_adopts(tmp_path):
     for v in accuracy["validity"]["domains"].values():
         v.update(verdict="invalid", reasons=["planted reason"])
     likeness["validity"]["verdict"] = "weak"
-    assert headline(spec.model_id, model) == (
+    assert headline(spec.model_id, from_json(ModelAdoption, model)) == (
         f"{spec.model_id}: the self-report is invalid in every domain under 'accuracy' (e.g. "
         "O: planted reason) but not under likeness; see the tables below."
     )

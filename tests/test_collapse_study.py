@@ -20,20 +20,27 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from personascope.findings.collapse import CollapseFindings
+from personascope.instruments.inventory import load_inventory
 from personascope.metrics import attributes as attr
 from personascope.metrics.estimate import Jackknife
 from personascope.models.base import GenerationRequest, GenerationResult
+from personascope.models.providers import resolve
 from personascope.reference import occupations as soc
 from personascope.reference import population as ref
 from personascope.studies import collapse_measures as cm
 from personascope.studies.base import StudyContext, run_study
 from personascope.studies.collapse import CollapseStudy
 from personascope.testing.fake import fake_runner, register_fake
+from personascope.testing.planted import PlantedRespondent
 
 
-def planted_writer(name: str, profiles: list[tuple[str, int, str, str]]) -> str:
+def planted_writer(
+    name: str, profiles: list[tuple[str, int, str, str]], respond: bool = False
+) -> str:
     """``fake/<name>``: the request with seed s writes ``profiles[s % len(profiles)]``
-    (name, age, gender, occupation) as the labelled fields of a persona."""
+    (name, age, gender, occupation) as the labelled fields of a persona; with ``respond``
+    it also answers the Mini-IPIP, each persona at levels drawn from its text."""
 
     def write(request: GenerationRequest) -> GenerationResult:
         name, age, gender, occupation = profiles[request.seed % len(profiles)]
@@ -44,8 +51,13 @@ def planted_writer(name: str, profiles: list[tuple[str, int, str, str]]) -> str:
         )
         return GenerationResult(text, (1, 2, 3), (-1.0, -2.0, -3.0), "stop", 0, (0.5,))
 
-    version = hashlib.sha256(repr(profiles).encode()).hexdigest()[:12]
-    return register_fake(name, generate=write, replace=True, version=version)
+    def levels(persona: str | None) -> dict[str, float]:
+        digest = hashlib.sha256((persona or "").encode()).digest()
+        return {d: 1.5 + digest[i] % 7 / 2 for i, d in enumerate("OCEAN")}
+
+    score = PlantedRespondent(load_inventory("mini_ipip"), levels).score if respond else None
+    version = hashlib.sha256(repr((profiles, respond)).encode()).hexdigest()[:12]
+    return register_fake(name, generate=write, score=score, replace=True, version=version)
 
 
 JK = Jackknife(seed=0)
@@ -226,9 +238,11 @@ def test_collapse_study_reaches_and_index_equal_the_formulas(tmp_path, profiles)
         config={"collapse": {"n_personas": len(profiles)}},
     )
     try:
-        model = run_study(ctx, CollapseStudy()).to_json()["models"][spec.model_id]
+        findings = run_study(ctx, CollapseStudy()).to_json()
     finally:
         store.close()
+    assert CollapseFindings.from_json(findings).to_json() == findings
+    model = findings["models"][spec.model_id]
     n = len(profiles)
     first = [p[0].split()[0].lower() for p in profiles]
     ages = [p[1] for p in profiles]
@@ -254,3 +268,26 @@ def test_collapse_study_reaches_and_index_equal_the_formulas(tmp_path, profiles)
     assert index["low"] <= index["value"] <= index["high"]
     unreadable = sum(p[2] == "mowerboy" for p in profiles)
     assert model["genders"]["raw"]["unreadable"] == unreadable
+
+
+@pytest.fixture(scope="module")
+def planted_collapse(tmp_path_factory):
+    """The findings JSON of the varied and the collapsed planted writers, both answering
+    the self-report, compared at matched n and length."""
+    tmp_path = tmp_path_factory.mktemp("collapse")
+    varied = planted_writer("respondent-varied", VARIED, respond=True)
+    collapsed = planted_writer("respondent-collapsed", COLLAPSED, respond=True)
+    runner, store, spec = fake_runner(tmp_path, varied)
+    ctx = StudyContext(
+        runner=runner,
+        store=store,
+        models=[spec, resolve(collapsed)],
+        out_dir=tmp_path,
+        run_id="test",
+        quick=True,
+        config={"collapse": {"n_personas": 16, "self_report_personas": 8}},
+    )
+    try:
+        return run_study(ctx, CollapseStudy()).to_json()
+    finally:
+        store.close()

@@ -4,10 +4,13 @@ model catalogue. Each function takes the library's result and returns renderable
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from personascope.findings.lab import LabFindings
 
 
 def _fixed(value: float | None, spec: str = ".2f") -> str:
@@ -37,19 +40,20 @@ def score_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
-def lab_table(findings: Mapping[str, Any]) -> Table:
+def lab_table(findings: LabFindings) -> Table:
     """One row per checkpoint: first-name entropy, age SD and distinct-2."""
     table = Table("model id", "step", "first-name entropy", "age SD", "distinct-2")
-    for checkpoint in findings["checkpoints"]:
-        metrics = checkpoint["metrics"]
-        cells = [
-            metrics["attributes"]["first_names"].get("entropy_bits"),
-            metrics["attributes"]["ages"].get("sd"),
-            metrics["text"]["metrics"].get("distinct_2"),
+    for checkpoint in findings.checkpoints:
+        attributes, panel = checkpoint.metrics.attributes, checkpoint.metrics.text.metrics
+        entropy, sd = attributes.first_names.entropy_bits, attributes.ages.sd
+        values = [
+            None if entropy is None else entropy.value,
+            None if sd is None else sd.value,
+            (panel.get("distinct_2") or {}).get("value"),
         ]
         table.add_row(
-            escape(checkpoint["model_id"]),
-            str(checkpoint["step"]),
-            *("-" if c is None or c.get("value") is None else f"{c['value']:.3f}" for c in cells),
+            escape(checkpoint.model_id),
+            str(checkpoint.step),
+            *("-" if v is None else f"{v:.3f}" for v in values),
         )
     return table

@@ -62,7 +62,7 @@ def lab(
     )
     with RunSession(out_dir, command_line()) as session:
         findings = run_lab(session.runner, session.store, out_dir, config)
-    summary_file = write_summary(out_dir, {"studies": {"lab": findings}})
+    summary_file = write_summary(out_dir, {"studies": {"lab": findings.to_json()}})
     out.print(lab_table(findings))
     out.print(f"report: {write_report(out_dir)[0]}")
     out.print(f"summary: {summary_file}")

@@ -156,6 +156,17 @@ class EstimateRecord:
 
 
 @dataclasses.dataclass
+class DetailedRecord(EstimateRecord):
+    """An estimate record with the ``params`` and ``note`` of an :class:`Estimate`'s
+    encoding where the estimate has them, absent from the JSON where not (an estimate
+    made without an interval method, e.g. from fewer than two values); subclasses add
+    the keys stored after these."""
+
+    params: dict[str, Any] | None = dataclasses.field(default=None, metadata=OMIT_IF_NONE)
+    note: str | None = dataclasses.field(default=None, metadata=OMIT_IF_NONE)
+
+
+@dataclasses.dataclass
 class Findings:
     """Base of every study's findings (subclasses are dataclasses).
 

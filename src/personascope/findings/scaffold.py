@@ -112,8 +112,11 @@ class Panel:
 
     ``settings`` (the panel's settings record) and ``metrics`` (per metric an estimate
     with its direction, a group of them, or a distribution) are heterogeneous JSON owned
-    by :mod:`personascope.metrics.panel`, kept as they are."""
+    by :mod:`personascope.metrics.panel`, kept as they are. ``truncated_to_words``, stored
+    first, is the word count every text was cut to where the caller cut them before the
+    panel (the lab's checkpoints); absent from the JSON otherwise."""
 
+    truncated_to_words: int | None = field(default=None, kw_only=True, metadata=OMIT_IF_NONE)
     n: int
     mean_length_words: float
     settings: dict[str, Any]

@@ -26,13 +26,31 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from personascope.findings import FINDINGS_KEY
+from personascope.findings import FINDINGS_KEY, DetailedRecord, from_json, to_json
+from personascope.findings.lab import (
+    Attributes,
+    CheckpointMetrics,
+    CurvePoint,
+    DoseResponse,
+    Evaluation,
+    JackknifeRecord,
+    LabCheckpoint,
+    LabFindings,
+    LengthConfound,
+    Pairing,
+    Stage,
+    Training,
+    TrainingData,
+)
+from personascope.findings.lab import Reward as RewardRecord
+from personascope.findings.scaffold import Panel
+from personascope.findings.stability import Sampler
 from personascope.lab import evaluate as ev
 from personascope.lab.attributes import mean_summary
 from personascope.lab.backend import lora_gguf
@@ -95,21 +113,21 @@ class Stages:
     """Wall-clock seconds and peak memory after each stage."""
 
     def __init__(self) -> None:
-        self.records: dict[str, dict[str, float]] = {}
+        self.records: dict[str, Stage] = {}
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         started, cpu = time.perf_counter(), time.process_time()
         load = os.getloadavg()[0]
         yield
-        self.records[name] = {
-            "seconds": round(time.perf_counter() - started, 2),
+        self.records[name] = Stage(
+            seconds=round(time.perf_counter() - started, 2),
             # CPU time of all this process's threads: on a busy machine, closer than the
             # wall clock to what the stage takes on a quiet one
-            "cpu_seconds": round(time.process_time() - cpu, 2),
-            "peak_rss_mb": round(_peak_rss_mb(), 1),
-            "load_average_1min_at_start": round(load, 2),
-        }
+            cpu_seconds=round(time.process_time() - cpu, 2),
+            peak_rss_mb=round(_peak_rss_mb(), 1),
+            load_average_1min_at_start=round(load, 2),
+        )
 
 
 def _release(runner: Runner) -> None:
@@ -119,30 +137,25 @@ def _release(runner: Runner) -> None:
 
 
 def _get(data: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` below ``data`` (attributes of findings, keys of the JSON they
+    keep, such as a panel's metrics); ``None`` where a step is missing."""
     for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
+        data = data.get(key) if isinstance(data, Mapping) else getattr(data, key, None)
     return data
 
 
-def curves(checkpoints: list[dict[str, Any]]) -> dict[str, Any]:
+def curves(checkpoints: list[LabCheckpoint]) -> dict[str, DoseResponse]:
     """The dose-response curves: value and interval of each metric at each step."""
     out = {}
     for key, label, path, ref_path in CURVES:
         points = []
         for c in checkpoints:
-            estimate = _get(c["metrics"], path) or {}
+            estimate = to_json(_get(c.metrics, path)) or {}
             points.append(
-                {
-                    "step": c["step"],
-                    "value": estimate.get("value"),
-                    "low": estimate.get("low"),
-                    "high": estimate.get("high"),
-                }
+                CurvePoint(c.step, estimate.get("value"), estimate.get("low"), estimate.get("high"))
             )
-        reference = _get(checkpoints[0]["metrics"], ref_path) if ref_path else None
-        out[key] = {"label": label, "points": points, "reference": reference}
+        reference = _get(checkpoints[0].metrics, ref_path) if ref_path else None
+        out[key] = DoseResponse(label, points, reference)
     return out
 
 
@@ -153,7 +166,7 @@ class PairData:
     reward: Reward
     counts: dict[str, int]
     pairs: list[Pair]
-    confound: dict[str, Any]
+    confound: LengthConfound
     rows: list[dict[str, str]]
 
 
@@ -175,7 +188,7 @@ def _pair_data(
         {"prompt": prompts[p.chosen.frame], "chosen": p.chosen.text, "rejected": p.rejected.text}
         for p in pairs
     ]
-    confound = length_confound(samples, rewards, pairs, jackknife)
+    confound = from_json(LengthConfound, length_confound(samples, rewards, pairs, jackknife))
     return PairData(reward, counts, pairs, confound, rows)
 
 
@@ -209,26 +222,28 @@ def _checkpoint_record(
     typicality: list[float],
     jackknife: Jackknife,
     seed: int,
-) -> dict[str, Any]:
-    return {
-        "step": checkpoint.step,
-        "model_id": checkpoint.model_id,
-        "model_key": checkpoint.results_key,
-        "finish_reasons": {
+) -> LabCheckpoint:
+    attributes = ev.attribute_findings([r.text for r in gens], jackknife, seed)
+    typical = mean_summary(typicality, jackknife, "log-prob per token under the base")
+    return LabCheckpoint(
+        step=checkpoint.step,
+        model_id=checkpoint.model_id,
+        model_key=checkpoint.results_key,
+        finish_reasons={
             reason: sum(r.finish_reason == reason for r in gens) for reason in ("stop", "length")
         },
-        "examples": [r.text for r in gens[:3]],
-        "metrics": {
-            "attributes": ev.attribute_findings([r.text for r in gens], jackknife, seed),
-            "text": text,
-            "typicality": mean_summary(typicality, jackknife, "log-prob per token under the base"),
-        },
-    }
+        examples=[r.text for r in gens[:3]],
+        metrics=CheckpointMetrics(
+            attributes=from_json(Attributes, attributes, "attributes"),
+            text=from_json(Panel, text, "text"),
+            typicality=from_json(DetailedRecord, typical, "typicality"),
+        ),
+    )
 
 
 def run_lab(
     runner: Runner, store: Store, out_dir: Path, config: LabConfig, progress: bool = True
-) -> dict[str, Any]:
+) -> LabFindings:
     """Run (or resume) the lab; store and return its findings."""
     from personascope.cachefiles import is_complete
     from personascope.lab.train import train
@@ -306,47 +321,47 @@ def run_lab(
             for s, c in registered.items()
         ]
 
-    findings = {
-        "tag": config.name_tag,
-        "base_model": base_spec.model_id,
-        "base_key": base_spec.key,
-        "reward": {"name": data.reward.name, "description": data.reward.description},
-        "pairing": {"name": config.pairing, "length_tolerance_words": config.length_tolerance},
-        "data": {
-            "train_frames": [f.template.id for f in train_frames],
-            "heldout_frames": [f.template.id for f in heldout],
-            "samples_per_frame": config.samples_per_frame,
-            "sample_seeds": [config.seed, config.seed + config.samples_per_frame - 1],
-            "sampler": {**asdict(settings), "stop": list(settings.stop)},
-            "counts": data.counts,
-            "n_pairs": len(data.pairs),
-            "length_confound": data.confound,
-        },
-        "training": {
+    findings = LabFindings(
+        tag=config.name_tag,
+        base_model=base_spec.model_id,
+        base_key=base_spec.key,
+        reward=RewardRecord(data.reward.name, data.reward.description),
+        pairing=Pairing(config.pairing, config.length_tolerance),
+        data=TrainingData(
+            train_frames=[f.template.id for f in train_frames],
+            heldout_frames=[f.template.id for f in heldout],
+            samples_per_frame=config.samples_per_frame,
+            sample_seeds=[config.seed, config.seed + config.samples_per_frame - 1],
+            sampler=Sampler(**{**asdict(settings), "stop": list(settings.stop)}),
+            counts=data.counts,
+            n_pairs=len(data.pairs),
+            length_confound=data.confound,
+        ),
+        training=Training(
             **config.training_settings(),
-            "schedule": list(config.schedule),
-            "lr_scheduler": "constant",
-            "lora_dropout": 0.0,
-            "reference": "the base model (adapter disabled)",
-            "loss": "DPO sigmoid (Rafailov et al. 2023)",
-            "dir": str(train_dir),
-            "resumed_from_step": trained.resumed_from,
-            "steps_run_now": trained.steps_run,
-            "seconds_per_step": trained.seconds_per_step,
-            "log": trained.log,
-        },
-        "evaluation": {
-            "frames": [f.template.id for f in heldout],
-            "samples_per_frame": config.eval_samples_per_frame,
-            "seeds": [config.seed, config.seed + config.eval_samples_per_frame - 1],
-            "same_requests_for_every_checkpoint": True,
-            "jackknife": {"groups": jackknife.groups, "seed": jackknife.seed},
-        },
-        "checkpoints": checkpoints,
-        "curves": curves(checkpoints),
-        "stages": stages.records,
-        "config": config.record(),
-        "terms": GEMMA_TERMS,
-    }
-    store.put_finding(STUDY, FINDINGS_KEY, findings, runner.run_id)
+            schedule=list(config.schedule),
+            lr_scheduler="constant",
+            lora_dropout=0.0,
+            reference="the base model (adapter disabled)",
+            loss="DPO sigmoid (Rafailov et al. 2023)",
+            dir=str(train_dir),
+            resumed_from_step=trained.resumed_from,
+            steps_run_now=trained.steps_run,
+            seconds_per_step=trained.seconds_per_step,
+            log=trained.log,
+        ),
+        evaluation=Evaluation(
+            frames=[f.template.id for f in heldout],
+            samples_per_frame=config.eval_samples_per_frame,
+            seeds=[config.seed, config.seed + config.eval_samples_per_frame - 1],
+            same_requests_for_every_checkpoint=True,
+            jackknife=JackknifeRecord(jackknife.groups, jackknife.seed),
+        ),
+        checkpoints=checkpoints,
+        curves=curves(checkpoints),
+        stages=stages.records,
+        config=config.record(),
+        terms=GEMMA_TERMS,
+    )
+    store.put_finding(STUDY, FINDINGS_KEY, findings.to_json(), runner.run_id)
     return findings

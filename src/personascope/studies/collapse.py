@@ -170,21 +170,22 @@ class CollapseStudy(Study[Settings, CollapseFindings]):
                 "lexicon": jsonable(lexicon),
                 "anchor": jsonable(projected),
             }
-        return CollapseFindings(
-            n_requested=n,
-            domains=list(DOMAINS),
-            models=jsonable(models),
-            matched_text=self._matched(populations, panel_settings, embedder),
-            human_reference={
+        findings = {
+            "n_requested": n,
+            "domains": list(DOMAINS),
+            "models": models,
+            "matched_text": self._matched(populations, panel_settings, embedder),
+            "human_reference": {
                 "source": norms.source,
                 "n": norms.n,
-                "t_scores": jsonable(
-                    norms.t_scores(sample_reference(HUMAN_SAMPLE, ctx.seed, SELF_REPORT_INVENTORY))
+                "t_scores": norms.t_scores(
+                    sample_reference(HUMAN_SAMPLE, ctx.seed, SELF_REPORT_INVENTORY)
                 ),
             },
-            personas=points,
-            provenance=self._provenance(ctx, populations, n),
-        )
+            "personas": points,
+            "provenance": self._provenance(ctx, populations, n),
+        }
+        return CollapseFindings.from_json(jsonable(findings))
 
     # -- stages ------------------------------------------------------------------------
 

@@ -26,5 +26,4 @@ class LabStudy(Study[LabConfig, LabFindings]):
         from personascope.lab.run import run_lab
 
         config = replace(settings, seed=ctx.seed)
-        data = run_lab(ctx.runner, ctx.store, ctx.out_dir / "lab", config, ctx.runner.progress)
-        return LabFindings(data)
+        return run_lab(ctx.runner, ctx.store, ctx.out_dir / "lab", config, ctx.runner.progress)

@@ -4,11 +4,21 @@ built from the store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from personascope.findings.collapse import CollapseFindings
+from personascope.findings import to_json
+from personascope.findings.collapse import (
+    Categorical,
+    CollapseFindings,
+    ModelCollapse,
+    PersonaPoints,
+    Readable,
+    TextTraits,
+)
+from personascope.findings.scaffold import Panel
 from personascope.report.blocks import (
     Markup,
     Section,
@@ -37,8 +47,8 @@ TEXT_METRICS = (
 )
 
 
-def _metric(panel: dict[str, Any], name: str) -> dict[str, Any] | None:
-    metrics = panel.get("metrics", {})
+def _metric(panel: Panel, name: str) -> dict[str, Any] | None:
+    metrics = panel.metrics
     if name in metrics and "value" in metrics[name]:
         return metrics[name]
     for group in metrics.values():  # grouped entries, e.g. {"vendi": {"vendi_q1": ...}}
@@ -47,38 +57,39 @@ def _metric(panel: dict[str, Any], name: str) -> dict[str, Any] | None:
     return None
 
 
-def _attribute_table(models: dict[str, Any]) -> Markup:
+def _attribute_table(models: dict[str, ModelCollapse]) -> Markup:
     rows = []
     for model_id, m in models.items():
-        names, ages, genders = m["names"], m["ages"], m["genders"]
-        occupations, adjectives = m["occupations"], m["adjectives"]
+        names, ages, genders = m.names, m.ages, m.genders
+        occupations, adjectives = m.occupations, m.adjectives
         rows.append(
             [
                 model_id,
-                f"{names['n']} read; reach {fmt_estimate(names.get('reach'))}; "
-                f"shared by {fmt_estimate(names.get('repeat_share'))}"
-                if names.get("measured")
-                else names["reason"],
-                f"mean {fmt_estimate(ages.get('mean'))}; SD {fmt_estimate(ages.get('sd'))} "
-                f"(people: {fmt(ages['reference']['sd'], 1)})"
-                if ages.get("measured")
-                else ages["reason"],
+                f"{names.n} read; reach {fmt_estimate(names.reach)}; "
+                f"shared by {fmt_estimate(names.repeat_share)}"
+                if names.measured
+                else names.reason,
+                f"mean {fmt_estimate(ages.mean)}; SD {fmt_estimate(ages.sd)} "
+                f"(people: {fmt(ages.reference.sd if ages.reference else None, 1)})"
+                if ages.measured
+                else ages.reason,
                 (
-                    ", ".join(f"{t['value']} {t['share']:.0%}" for t in genders.get("top", []))
-                    or genders.get("reason", "-")
+                    ", ".join(f"{t.value} {t.share:.0%}" for t in genders.top or [])
+                    or genders.reason
+                    or "-"
                 )
-                + _unreadable(genders),
-                f"{fmt_estimate(occupations.get('distinct_share'))} distinct; "
-                f"SOC major groups: reach {fmt_estimate(occupations.get('reach'))}; top: "
-                + ", ".join(t["value"] for t in occupations.get("top", [])[:3])
-                + _unreadable(occupations)
-                if occupations.get("measured")
-                else occupations["reason"],
+                + _unreadable(genders.raw),
+                f"{fmt_estimate(occupations.distinct_share)} distinct; "
+                f"SOC major groups: reach {fmt_estimate(occupations.reach)}; top: "
+                + ", ".join(t.value for t in (occupations.top or [])[:3])
+                + _unreadable(occupations.raw)
+                if occupations.measured
+                else occupations.reason,
                 "top: "
-                + ", ".join(t["value"] for t in adjectives.get("top", [])[:5])
-                + f"; desirable pole {fmt(adjectives.get('desirable_share'), 2)}"
-                if adjectives.get("measured")
-                else adjectives["reason"],
+                + ", ".join(t.value for t in (adjectives.top or [])[:5])
+                + f"; desirable pole {fmt(adjectives.desirable_share, 2)}"
+                if adjectives.measured
+                else adjectives.reason,
             ]
         )
     return table(
@@ -88,35 +99,34 @@ def _attribute_table(models: dict[str, Any]) -> Markup:
     )
 
 
-def _unreadable(attribute: dict[str, Any]) -> str:
+def _unreadable(raw: Readable) -> str:
     """ "; n unreadable (share)" for an attribute read onto a vocabulary, else ""."""
-    raw = attribute.get("raw")
-    if not raw or not raw.get("stated"):
+    if not raw.stated:
         return ""
-    return f"; {raw['unreadable']} unreadable ({raw['unreadable_share']:.0%})"
+    return f"; {raw.unreadable} unreadable ({raw.unreadable_share:.0%})"
 
 
-def _self_report(m: dict[str, Any]) -> str:
+def _self_report(m: ModelCollapse) -> str:
     """The self-report verdict, with trait reach and the same-n human coverage."""
-    report = m["self_report"]
-    text = report["validity"]["verdict"]
-    if "trait_reach" in report:
-        base = report["coverage_baseline"]
-        low, high = base["range_95"]
+    report = m.self_report
+    text = report.validity.verdict
+    base = report.coverage_baseline
+    if report.trait_reach is not None and base is not None:
+        low, high = base.range_95
         text += (
-            f"; trait reach {fmt_estimate(report['trait_reach'])} "
-            f"(coverage {fmt(base['coverage'], 3)}; "
-            f"{base['n']} people: {fmt(base['mean'], 3)} [{fmt(low, 3)}, {fmt(high, 3)}])"
+            f"; trait reach {fmt_estimate(report.trait_reach.estimate)} "
+            f"(coverage {fmt(base.coverage, 3)}; "
+            f"{base.n} people: {fmt(base.mean, 3)} [{fmt(low, 3)}, {fmt(high, 3)}])"
         )
     return text
 
 
-def _index_figure(models: dict[str, Any]) -> Markup:
+def _index_figure(models: dict[str, ModelCollapse]) -> Markup:
     import plotly.graph_objects as go
 
     figure = go.Figure()
     for i, (model_id, m) in enumerate(models.items()):
-        components = m["collapse"].get("components", {})
+        components = m.collapse.components or {}
         figure.add_bar(
             name=model_id,
             x=list(components),
@@ -132,25 +142,25 @@ def _index_figure(models: dict[str, Any]) -> Markup:
     return figure_div(figure)
 
 
-def _age_figure(models: dict[str, Any]) -> Markup:
+def _age_figure(models: dict[str, ModelCollapse]) -> Markup:
     import plotly.graph_objects as go
 
     figure = go.Figure()
     for i, (model_id, m) in enumerate(models.items()):
-        ages = m["ages"]
-        if ages.get("measured"):
+        ages = m.ages
+        if ages.measured:
             figure.add_histogram(
-                x=ages["values"],
+                x=ages.values,
                 name=model_id,
                 histnorm="probability density",
                 xbins={"start": 0, "end": 110, "size": 5},
                 opacity=0.6,
                 marker_color=PALETTE[i % len(PALETTE)],
             )
-    reference = next((m["ages"].get("reference_density") for m in models.values()), None)
+    reference = next(iter(models.values())).ages.reference_density
     if reference:
         figure.add_scatter(
-            x=reference["age"], y=reference["density"], name="US adults (SSA)", mode="lines"
+            x=reference.age, y=reference.density, name="US adults (SSA)", mode="lines"
         )
     figure.update_layout(
         title="Stated ages", xaxis_title="age", yaxis_title="density", barmode="overlay"
@@ -158,12 +168,14 @@ def _age_figure(models: dict[str, Any]) -> Markup:
     return figure_div(figure)
 
 
-def _top_figure(models: dict[str, Any], attribute: str, title: str) -> Markup:
+def _top_figure(
+    models: dict[str, ModelCollapse], attribute: Callable[[ModelCollapse], Categorical], title: str
+) -> Markup:
     from plotly.subplots import make_subplots
 
     figure = make_subplots(rows=1, cols=len(models), subplot_titles=safe_labels(models))
     for j, m in enumerate(models.values()):
-        top = m[attribute].get("top", [])[:8][::-1]
+        top = (attribute(m).top or [])[:8][::-1]
         if not top:
             figure.add_annotation(
                 text="none stated",
@@ -177,8 +189,8 @@ def _top_figure(models: dict[str, Any], attribute: str, title: str) -> Markup:
             figure.update_yaxes(visible=False, row=1, col=j + 1)
             continue
         figure.add_bar(
-            x=[t["share"] for t in top],
-            y=safe_labels(t["value"] for t in top),
+            x=[t.share for t in top],
+            y=safe_labels(t.value for t in top),
             orientation="h",
             marker_color=PALETTE[j % len(PALETTE)],
             showlegend=False,
@@ -193,9 +205,9 @@ def _top_figure(models: dict[str, Any], attribute: str, title: str) -> Markup:
 def _text_table(findings: CollapseFindings) -> Markup:
     matched = findings.matched_text
     panels = (
-        matched.get("panels")
-        if matched.get("compared")
-        else {k: v["text"] for k, v in findings.models.items()}
+        matched.panels
+        if matched.compared and matched.panels is not None
+        else {k: v.text for k, v in findings.models.items()}
     )
     models = list(panels)
     rows = [
@@ -204,20 +216,22 @@ def _text_table(findings: CollapseFindings) -> Markup:
         if any(_metric(panels[m], name) for m in models)
     ]
     caption = "Text diversity"
-    if matched.get("compared"):
-        record = matched["matching"]
+    if matched.compared and matched.matching is not None:
+        record = matched.matching
         caption += (
-            f" at matched n = {record['n']} and length = {record['truncated_to_words']} words "
-            f"(seed {record['seed']})"
+            f" at matched n = {record.n} and length = {record.truncated_to_words} words "
+            f"(seed {record.seed})"
         )
     return table(["metric", *models], rows, caption=caption)
 
 
-def _trait_figure(findings: CollapseFindings, personas: dict[str, Any]) -> tuple[Markup, list]:
+def _trait_figure(
+    findings: CollapseFindings, personas: dict[str, PersonaPoints]
+) -> tuple[Markup, list]:
     """Self-report T-scores over the human cloud, in the human principal-component plane."""
     import plotly.graph_objects as go
 
-    human = np.asarray(findings.human_reference["t_scores"], dtype=float)
+    human = np.asarray(findings.human_reference.t_scores, dtype=float)
     mean = human.mean(axis=0)
     _, _, vt = np.linalg.svd(human - mean, full_matrices=False)
     axes = vt[:2].T
@@ -233,20 +247,20 @@ def _trait_figure(findings: CollapseFindings, personas: dict[str, Any]) -> tuple
     )
     notes = []
     for i, (model_id, m) in enumerate(findings.models.items()):
-        validity = m["self_report"]["validity"]
-        if validity["verdict"] not in ("valid", "weak"):
-            kind = "invalid" if validity["verdict"] == "invalid" else "warning"
-            notes.append(note(f"{model_id}: self-report not shown — {validity['summary']}", kind))
+        validity = m.self_report.validity
+        if validity.verdict not in ("valid", "weak"):
+            kind = "invalid" if validity.verdict == "invalid" else "warning"
+            notes.append(note(f"{model_id}: self-report not shown — {validity.summary}", kind))
             continue
-        t = np.asarray(personas[model_id]["self_report_t"], dtype=float)
+        t = np.asarray(personas[model_id].self_report_t, dtype=float)
         keep = np.all(np.isfinite(t), axis=1)
         xy = (t[keep] - mean) @ axes
-        texts = [x for x, k in zip(personas[model_id]["texts"], keep, strict=True) if k]
+        texts = [x for x, k in zip(personas[model_id].texts, keep, strict=True) if k]
         figure.add_scatter(
             x=xy[:, 0],
             y=xy[:, 1],
             mode="markers",
-            name=f"{model_id} ({validity['verdict']})",
+            name=f"{model_id} ({validity.verdict})",
             marker={"color": PALETTE[i % len(PALETTE)], "size": 9},
             hovertext=safe_hover(texts),
             hoverinfo="text",
@@ -263,24 +277,25 @@ def _trait_figure(findings: CollapseFindings, personas: dict[str, Any]) -> tuple
     return figure_div(figure, height=460), [paragraph(f"Loadings: {loadings}."), *notes]
 
 
-def _text_trait_figure(findings: CollapseFindings, personas: dict[str, Any], key: str) -> Markup:
-    """Box plots per domain of a text-based measure, z-scored over all models' personas."""
+def _text_trait_figure(findings: CollapseFindings, personas: dict[str, PersonaPoints]) -> Markup:
+    """Box plots per domain of the anchor projection's traits, z-scored over all models'
+    personas."""
     import plotly.graph_objects as go
 
     domains = findings.domains
-    pooled = np.vstack([np.asarray(p[key], dtype=float) for p in personas.values()])
+    pooled = np.vstack([np.asarray(p.anchor, dtype=float) for p in personas.values()])
     mu, sd = np.nanmean(pooled, axis=0), np.nanstd(pooled, axis=0)
     sd[sd == 0] = 1.0
     figure = go.Figure()
     for i, (model_id, points) in enumerate(personas.items()):
-        z = (np.asarray(points[key], dtype=float) - mu) / sd
+        z = (np.asarray(points.anchor, dtype=float) - mu) / sd
         xs, ys, hover = [], [], []
         for j, domain in enumerate(domains):
             for p, value in enumerate(z[:, j]):
                 if np.isfinite(value):
                     xs.append(domain)
                     ys.append(float(value))
-                    hover.append(points["texts"][p])
+                    hover.append(points.texts[p])
         figure.add_box(
             x=xs,
             y=ys,
@@ -291,22 +306,23 @@ def _text_trait_figure(findings: CollapseFindings, personas: dict[str, Any], key
             hovertext=safe_hover(hover),
             hoverinfo="text",
         )
-    label = "lexicon" if key == "lexicon" else "anchor projection"
     figure.update_layout(
-        title=f"Text-based traits ({label}), z-scored over all personas",
+        title="Text-based traits (anchor projection), z-scored over all personas",
         yaxis_title="z",
         boxmode="group",
     )
     return figure_div(figure)
 
 
-def _text_trait_table(models: dict[str, Any], key: str) -> Markup:
+def _text_trait_table(
+    models: dict[str, ModelCollapse], measure: Callable[[ModelCollapse], TextTraits]
+) -> Markup:
     rows = []
     for model_id, m in models.items():
-        for domain, d in m[key]["domains"].items():
-            sd = fmt(d["sd"]) if d["verdict"] != "invalid" else "not shown (invalid)"
-            rows.append([model_id, domain, d["n"], sd, d["verdict"], d["reason"]])
-    method = next(iter(models.values()))[key]["method"]
+        for domain, d in measure(m).domains.items():
+            sd = fmt(d.sd) if d.verdict != "invalid" else "not shown (invalid)"
+            rows.append([model_id, domain, d.n, sd, d.verdict, d.reason])
+    method = measure(next(iter(models.values()))).method
     return table(["model", "domain", "n", "SD", "verdict", "reason"], rows, caption=method)
 
 
@@ -327,10 +343,8 @@ def render(findings: CollapseFindings) -> Section:
     index_rows = [
         [
             model_id,
-            fmt_estimate(m["collapse"].get("index"))
-            if m["collapse"].get("measured")
-            else "not measured",
-            ", ".join(f"{k} {v:.2f}" for k, v in m["collapse"].get("components", {}).items()),
+            fmt_estimate(m.collapse.index) if m.collapse.measured else "not measured",
+            ", ".join(f"{k} {v:.2f}" for k, v in (m.collapse.components or {}).items()),
             _self_report(m),
         ]
         for model_id, m in models.items()
@@ -353,9 +367,9 @@ def render(findings: CollapseFindings) -> Section:
         heading("Attributes"),
         _attribute_table(models),
         _age_figure(models),
-        _top_figure(models, "names", "Most frequent first names"),
-        _top_figure(models, "occupations", "Most frequent occupations"),
-        _top_figure(models, "adjectives", "Most frequent personality adjectives"),
+        _top_figure(models, lambda m: m.names, "Most frequent first names"),
+        _top_figure(models, lambda m: m.occupations, "Most frequent occupations"),
+        _top_figure(models, lambda m: m.adjectives, "Most frequent personality adjectives"),
         heading("Text diversity"),
         _text_table(findings),
         heading("Generation"),
@@ -364,41 +378,39 @@ def render(findings: CollapseFindings) -> Section:
             [
                 [
                     model_id,
-                    fmt_estimate(m["generation"].get("token_entropy")),
-                    fmt_estimate(m["generation"].get("token_logprob")),
-                    fmt(m["generation"]["mean_tokens"], 1),
-                    f"{m['generation']['finish_reasons']['stop']} / "
-                    f"{m['generation']['finish_reasons']['length']}",
+                    fmt_estimate(m.generation.token_entropy),
+                    fmt_estimate(m.generation.token_logprob),
+                    fmt(m.generation.mean_tokens, 1),
+                    f"{m.generation.finish_reasons.stop} / {m.generation.finish_reasons.length}",
                 ]
                 for model_id, m in models.items()
             ],
         ),
         heading("Big-Five trait space"),
     ]
-    if findings.human_reference and personas:
+    if personas:
         figure, notes = _trait_figure(findings, personas)
         section.blocks += [figure, *notes]
-        for key in ("lexicon_traits", "anchor_traits"):
-            section.blocks.append(_text_trait_table(models, key))
-        section.blocks.append(_text_trait_figure(findings, personas, "anchor"))
+        section.blocks.append(_text_trait_table(models, lambda m: m.lexicon_traits))
+        section.blocks.append(_text_trait_table(models, lambda m: m.anchor_traits))
+        section.blocks.append(_text_trait_figure(findings, personas))
     for model_id, points in personas.items():
-        section.blocks.append(details(f"Example personas: {model_id}", quote_list(points["texts"])))
-    if provenance:
+        section.blocks.append(details(f"Example personas: {model_id}", quote_list(points.texts)))
+    if provenance is not None:
         section.blocks.append(
             details(
                 "Collapse study provenance",
                 table(
                     ["setting", "value"],
-                    [[k, str(v)] for k, v in provenance.items()],
+                    [[k, str(v)] for k, v in to_json(provenance).items()],
                 ),
             )
         )
     for model_id, m in models.items():
-        validity = m["self_report"]["validity"]["verdict"]
         section.headline[model_id] = {
-            "collapse index": fmt_estimate(m["collapse"].get("index"))
-            if m["collapse"].get("measured")
+            "collapse index": fmt_estimate(m.collapse.index)
+            if m.collapse.measured
             else "not measured",
-            "self-report validity": validity,
+            "self-report validity": m.self_report.validity.verdict,
         }
     return section
