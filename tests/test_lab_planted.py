@@ -83,7 +83,7 @@ def planted(tmp_path_factory, rewards):
     out = root / "run"
     config = LabConfig(reward="prefers-john", **SETTINGS)
     with RunSession(out, "test planted", progress=False) as session:
-        findings = run_lab(session.runner, session.store, out, config, progress=False)
+        findings = run_lab(session.runner, session.store, out, config, progress=False).to_json()
     yield out, findings
     patch.undo()
 

@@ -62,6 +62,7 @@ def test_the_panel_gives_every_metric_with_interval_n_and_method(embedder):
         "vendi_q1",
         "vendi_q2",
         "vendi_qinf",
+        "distinct_classes",
         "clusters",
         "largest_cluster_share",
         "nn_distance_mean",
@@ -72,7 +73,11 @@ def test_the_panel_gives_every_metric_with_interval_n_and_method(embedder):
         if name == "nn_distance_distribution":
             continue
         assert entry["n"] == len(PERSONAS), name
-        assert entry["low"] <= entry["value"] <= entry["high"], name
+        if name == "distinct_classes":  # a count of this set's classes: no interval
+            assert entry["low"] is entry["high"] is None
+            assert 1 <= entry["value"] <= len(PERSONAS)
+        else:
+            assert entry["low"] <= entry["value"] <= entry["high"], name
         assert entry["method"] and entry["direction"], name
     assert 0 < metrics["mean_cosine_distance"]["value"] < 1
     assert 1 < metrics["vendi_q1"]["value"] <= len(PERSONAS)

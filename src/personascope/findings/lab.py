@@ -133,7 +133,7 @@ class ReferenceDraws:
 
 @dataclass
 class Categorical:
-    """Entropy, unique and repeat share of a categorical attribute
+    """Entropy, unique, repeat and top share of a categorical attribute
     (:func:`personascope.lab.attributes.categorical_summary`), or a ``note`` when fewer
     than two values were stated; ``reference_mass`` given reference shares,
     ``total_variation`` for the age bands and ``reference`` (the same statistics drawn
@@ -147,6 +147,7 @@ class Categorical:
     entropy_bits: Estimate | None = field(default=None, metadata=OMIT_IF_NONE)
     unique_share: Estimate | None = field(default=None, metadata=OMIT_IF_NONE)
     repeat_share: Estimate | None = field(default=None, metadata=OMIT_IF_NONE)
+    top_share: Estimate | None = field(default=None, metadata=OMIT_IF_NONE)
     reference_mass: Estimate | None = field(default=None, metadata=OMIT_IF_NONE)
     total_variation: Estimate | None = field(default=None, metadata=OMIT_IF_NONE)
     reference: ReferenceDraws | None = field(default=None, metadata=OMIT_IF_NONE)
