@@ -97,6 +97,36 @@ def test_a_config_that_is_not_utf8_is_a_one_line_error(tmp_path, command):
     assert str(config) in line and "not UTF-8" in line and "byte 13" in line
 
 
+def config_args(command: str, config, folder) -> list[str]:
+    """``audit`` or ``generate`` with ``config``; a config that is accepted ends, before
+    any model runs, in an error that is not about the file (an unknown fake model, an
+    unknown executor)."""
+    if command == "audit":
+        return ["audit", "--config", str(config), "-m", "fake/unregistered", "--out", str(folder)]
+    args = ["--strategy", "naive", "--config", str(config), "--out-dir", str(folder)]
+    return ["generate", *args, "--executor", "none"]
+
+
+@pytest.mark.parametrize("command", ["audit", "generate"])
+@pytest.mark.parametrize(("content", "kind"), [("[]", "list"), ("5", "int"), ("[[1]]", "list")])
+def test_a_config_that_is_not_a_mapping_is_a_one_line_error(tmp_path, command, content, kind):
+    config = tmp_path / "settings.yaml"
+    config.write_text(content + "\n")
+    line = failed(run_cli(*config_args(command, config, tmp_path / "run"), cwd=tmp_path))
+    assert line == f"error: {config}: expected a mapping of settings, got {kind}"
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", ["audit", "generate"])
+@pytest.mark.parametrize("content", ["", "# only a comment\n"])
+def test_an_empty_config_means_all_defaults(tmp_path, command, content):
+    config = tmp_path / "settings.yaml"
+    config.write_text(content)
+    line = failed(run_cli(*config_args(command, config, tmp_path / "run"), cwd=tmp_path))
+    assert str(config) not in line
+    assert ("unknown fake model" if command == "audit" else "unknown executor") in line
+
+
 # --- 4. an output folder that is a file -----------------------------------------------------
 
 

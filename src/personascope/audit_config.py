@@ -10,7 +10,8 @@ A file such as::
 
 Top-level keys are ``models``, ``studies``, ``quick``, ``seed`` and one section per
 registered study (:mod:`personascope.studies`); anything else is an error naming the file
-and the key. :func:`validate_sections` checks every section against its study's
+and the key; an empty file means all defaults, and a top level that is not a mapping is an
+error naming the file. :func:`validate_sections` checks every section against its study's
 ``Settings`` before anything runs, so a typo in the last study's section fails at once.
 Options given on the command line win over the file.
 """
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from personascope.config import StrictModel, read_yaml, validate_config
+from personascope.config import StrictModel, read_settings, validate_config
 from personascope.errors import PersonascopeError
 from personascope.studies import REGISTRY, get_study
 
@@ -44,10 +45,12 @@ class AuditConfig:
 
 
 def load_audit_config(path: Path | None) -> AuditConfig:
-    """The validated file, or the defaults when no file is given."""
+    """The validated file, or the defaults when no file is given. An empty file (or one
+    with only comments) means all defaults; a top level that is not a mapping is an error
+    naming the file."""
     if path is None:
         return AuditConfig(AuditOptions(), {})
-    data = read_yaml(path)
+    data = read_settings(path)
     unknown = sorted(str(k) for k in data if k not in TOP_LEVEL and k not in REGISTRY)
     if unknown:
         raise PersonascopeError(

@@ -74,3 +74,17 @@ def read_yaml(path: Path | str) -> Any:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise InputFileError(f"{path}{line}: {problem}") from exc
+
+
+def read_settings(path: Path | str) -> dict[str, Any]:
+    """A YAML file of settings (``audit.yaml``, a strategy config) as a mapping.
+
+    An empty file, or one holding only comments, gives no settings (all defaults); any
+    other top level (a list, a number, a string) is an ``InputFileError`` naming the
+    file."""
+    data = read_yaml(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputFileError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    return data

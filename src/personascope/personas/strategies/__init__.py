@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from personascope.config import read_yaml, validate_config
+from personascope.config import read_settings, read_yaml, validate_config
 from personascope.errors import InputFileError, PersonascopeError
 from personascope.personas.marginals import MarginalsConfig
 from personascope.personas.strategies.base import (
@@ -116,7 +116,4 @@ def load_strategy(name: str, path: Path | str | None = None) -> Strategy:
     if path is None:
         return make_strategy(name)
     path = Path(path)
-    data = read_yaml(path)
-    if data is not None and not isinstance(data, dict):
-        raise InputFileError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
-    return make_strategy(name, data or {}, str(path), path.parent)
+    return make_strategy(name, read_settings(path), str(path), path.parent)
