@@ -235,6 +235,29 @@ def test_a_non_finite_sampler_value_in_a_strategy_config_is_a_config_error(tmp_p
     assert f"{config}: sampler.temperature" in line
 
 
+# --- 8. a study section's values are checked before the run starts ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("commitment: {temperature: .nan}", "commitment setting temperature must be a finite"),
+        ("stability: {temperature: -1}", "stability setting temperature: temperature must be >= 0"),
+        ("register: {temperature: 0.5, max_tokens: 0}", "register setting max_tokens: max_tokens"),
+        ("pressure: {reply_tokens: 0}", "pressure setting reply_tokens: max_tokens must be >= 1"),
+        ("domains: {threshold: .inf}", "domains setting threshold must be a finite number"),
+    ],
+)
+def test_a_bad_sampler_value_in_a_study_section_fails_before_the_run(tmp_path, section, message):
+    config = tmp_path / "audit.yaml"
+    config.write_text(section + "\n")
+    run = tmp_path / "run"
+    args = ["--config", str(config), "-m", "fake/echo", "--quick", "--out", str(run)]
+    line = failed(run_cli("audit", *args, cwd=tmp_path))
+    assert message in line
+    assert not run.exists()  # no run folder, no store
+
+
 # --- 9. markup in model ids and strategy names reaches Plotly escaped ------------------------
 
 MARKUP_MODEL = '<a href="https://example.com/x">m</a>'

@@ -13,6 +13,7 @@ results, re-running a study after an interruption executes only what is missing.
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, Unio
 
 from personascope.errors import PersonascopeError
 from personascope.findings import FINDINGS_KEY, Findings
-from personascope.models.base import ModelKind
+from personascope.models.base import ModelKind, SamplerSettings
 from personascope.models.catalog import ModelSpec
 from personascope.runner import Runner
 from personascope.store import Store
@@ -63,17 +64,22 @@ class Study(Generic[S, F]):
 
     ``Settings`` is a frozen dataclass whose defaults are the full design; ``quick`` is
     the preset ``--quick`` starts from; :meth:`check` adds the checks a type cannot say
-    (ranges, combinations); ``run`` returns the study's findings.
+    (ranges, combinations); ``run`` returns the study's findings. Settings named like a
+    :class:`SamplerSettings` field (``temperature``, ``max_tokens``, ...), and those that
+    ``sampler_settings`` maps to one, are checked by SamplerSettings' own rules first.
     """
 
     name: ClassVar[str]
     Settings: ClassVar[type]
     quick: ClassVar[Any]
+    # settings passed to a SamplerSettings field of another name (setting -> field)
+    sampler_settings: ClassVar[Mapping[str, str]] = {}
 
     def settings(self, overrides: Mapping[str, Any] | None = None, quick: bool = False) -> S:
         """The quick preset or the full design with ``overrides`` applied, checked."""
         base = self.quick if quick else self.Settings()
         settings = apply_settings(self.name, base, overrides or {})
+        check_sampler_values(self.name, settings, self.sampler_settings)
         self.check(settings)
         return settings
 
@@ -107,7 +113,7 @@ def apply_settings(study: str, design: D, settings: Mapping[str, Any]) -> D:
 
     An unknown key, or a value that does not fit the field's annotated type, is an error
     naming it; a list given for a tuple field (as YAML writes it) becomes a tuple, an int
-    for a float field a float.
+    for a float field a float (nan and infinities fit no float field).
     """
     if not isinstance(settings, Mapping):
         raise PersonascopeError(f"{study} settings must be a mapping, got {settings!r}")
@@ -128,6 +134,26 @@ def apply_settings(study: str, design: D, settings: Mapping[str, Any]) -> D:
             )
         values[key] = converted
     return replace(design, **values)  # type: ignore[type-var]
+
+
+SAMPLER_FIELDS = tuple(f.name for f in fields(SamplerSettings) if f.name != "stop")
+
+
+def check_sampler_values(study: str, settings: Any, renamed: Mapping[str, str]) -> None:
+    """Check each setting of ``settings`` (a dataclass) that becomes a
+    :class:`SamplerSettings` field -- one of the same name, or one ``renamed`` maps to a
+    field -- by SamplerSettings' own rules, so that ``temperature: -1`` is an error naming
+    the setting before any model runs rather than a ``ValueError`` mid-study."""
+    names = {f.name for f in fields(settings)}
+    wanted = {**{n: n for n in SAMPLER_FIELDS if n in names}, **renamed}
+    for setting, target in wanted.items():
+        value = getattr(settings, setting)
+        if value is None:
+            continue
+        try:
+            SamplerSettings(**{target: value})
+        except ValueError as exc:
+            raise PersonascopeError(f"{study} setting {setting}: {exc}") from None
 
 
 def _fit(kind: Any, value: Any) -> tuple[bool, Any]:
@@ -157,8 +183,10 @@ def _fit(kind: Any, value: Any) -> tuple[bool, Any]:
     if origin in (dict, Mapping):
         return isinstance(value, Mapping), dict(value) if isinstance(value, Mapping) else value
     if kind is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return ok, float(value) if ok else value
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return False, value
+        converted = float(value) if abs(value) < 1e308 else math.inf  # no OverflowError
+        return (True, converted) if math.isfinite(converted) else (False, value)
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool), value
     if isinstance(kind, type):
@@ -177,4 +205,6 @@ def _describe(kind: Any) -> str:
         return f"a list of {_describe(args[0])}" if args else "a list"
     if origin in (dict, Mapping):
         return "a mapping"
+    if kind is float:
+        return "a finite number"
     return "None" if kind is type(None) else getattr(kind, "__name__", str(kind))

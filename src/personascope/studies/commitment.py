@@ -37,7 +37,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import yaml
@@ -362,6 +362,10 @@ class CommitmentStudy(Study[Settings, CommitmentFindings]):
     name = "commitment"
     Settings = Settings
     quick = QUICK
+    sampler_settings: ClassVar[dict[str, str]] = {
+        "answer_tokens": "max_tokens",
+        "describe_tokens": "max_tokens",
+    }
 
     def check(self, settings: Settings) -> None:
         design, interview = settings, load_interview()

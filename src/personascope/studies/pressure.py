@@ -46,7 +46,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -419,6 +419,7 @@ class PressureStudy(Study[Settings, PressureFindings]):
     name = "pressure"
     Settings = Settings
     quick = QUICK
+    sampler_settings: ClassVar[dict[str, str]] = {"reply_tokens": "max_tokens"}
 
     def check(self, settings: Settings) -> None:
         data = load_data(settings.data)
