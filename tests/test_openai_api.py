@@ -21,6 +21,7 @@ from personascope.models.base import (
     ChatPrompt,
     ChoiceRequest,
     GenerationRequest,
+    GenerationResult,
     Message,
     SamplerSettings,
     TextPrompt,
@@ -69,6 +70,27 @@ def model(server):
 
 def greedy(max_tokens: int = 12, **kw) -> SamplerSettings:
     return SamplerSettings(temperature=0.0, max_tokens=max_tokens, **kw)
+
+
+# A one-token request whose first token ("Z") starts no prompt compared below.
+FLUSH = GenerationRequest(TextPrompt("Zebra"), greedy(1))
+
+
+def from_scratch(model, request: GenerationRequest) -> GenerationResult:
+    """``request``'s result, its prompt evaluated from an empty KV cache.
+
+    Why results compared across calls cannot differ: the server (llama-cpp-python's
+    ``llama_cpp.server``) holds one model and one sequence and serves one request at a time
+    (a lock in its app: no parallel slots, no batching of requests together), and its
+    prompt cache (``--cache``) is off. The one state carried from request to request is
+    the KV-cache prefix ``Llama.generate`` reuses: a prompt that shares a prefix with the
+    previous request is evaluated in a different batch shape, which may round differently
+    (on this machine it matched bit for bit). A request with another first token before
+    it (SmolLM2 adds no BOS) makes the server reset and evaluate the whole prompt, so the
+    same request computes the same numbers whatever ran before, alone or concurrently.
+    """
+    model.generate([FLUSH])
+    return model.generate([request])[0]
 
 
 def raw_top(server, prompt: str, k: int = 20) -> dict[str, float]:
@@ -158,9 +180,9 @@ def test_chat_generation_uses_the_served_template_and_returns_logprobs(model, sm
 def test_seeded_sampling_repeats_on_this_server(model):
     settings = SamplerSettings(temperature=1.0, max_tokens=10)
     target = GenerationRequest(TextPrompt("My neighbour is"), settings, seed=11)
-    first = model.generate([target])[0]
+    first = from_scratch(model, target)
     model.generate([GenerationRequest(TextPrompt("My neighbour is a"), settings, seed=3)])
-    again = model.generate([target])[0]
+    again = from_scratch(model, target)  # equal log-probs: the same evaluation
     others = model.generate(
         [GenerationRequest(TextPrompt("My neighbour is"), settings, seed=s) for s in (12, 13)]
     )
@@ -236,17 +258,18 @@ def test_entropy_is_not_invented_over_http(model):
 def test_generation_log_probs_can_be_turned_off(server, model):
     request = GenerationRequest(TextPrompt("Hello"), greedy(4))
     with http_model(server.base_url, logprobs="false", timeout=120) as plain:
-        without = plain.generate([request])[0]
-    assert without.text == model.generate([request])[0].text
+        without = from_scratch(plain, request)
+    assert without.text == from_scratch(model, request).text
     assert without.token_logprobs == ()
     assert any("logprobs=false" in note for note in without.notes)
 
 
 def test_an_assistant_prefix_is_dropped_with_a_note(model):
     prefixed = ChatPrompt(CHAT.messages, assistant_prefix="Name:")
-    dropped, plain = model.generate(
-        [GenerationRequest(prefixed, greedy(8)), GenerationRequest(CHAT, greedy(8))]
-    )
+    # one at a time, each from an empty cache: two together would reach the server in
+    # either order, the second reusing the first's prompt
+    dropped = from_scratch(model, GenerationRequest(prefixed, greedy(8)))
+    plain = from_scratch(model, GenerationRequest(CHAT, greedy(8)))
     assert any("'Name:' dropped" in note for note in dropped.notes)
     assert not any("dropped" in note for note in plain.notes)
     assert dropped.text == plain.text  # the prefix really was not sent
