@@ -177,8 +177,6 @@ class RegisterStudy(Study[Settings, RegisterFindings]):
     def check(self, settings: Settings) -> None:
         if settings.seeds < 2:
             raise PersonascopeError(f"register setting seeds must be >= 2, got {settings.seeds}")
-        if settings.max_tokens < 1:
-            raise PersonascopeError("register setting max_tokens must be >= 1")
         if settings.n_draws < 100:
             raise PersonascopeError("register setting n_draws must be >= 100")
         design = load_design(settings)
