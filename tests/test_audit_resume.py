@@ -8,13 +8,10 @@ import json
 import signal
 from typing import Any
 
-import pytest
 import yaml
 
 from personascope.store import Store
 from personascope.testing.clitools import run_cli, run_until
-
-pytestmark = pytest.mark.slow
 
 # One model, two studies, at the smallest size that still measures something. Collapse
 # generates 12 personas in batches of 8; the first kill comes after the first batch.

@@ -13,8 +13,6 @@ from escaping import assert_only_escaped, poisoned
 from personascope.store import Store
 from personascope.testing.clitools import one_error_line, run_cli, run_until
 
-pytestmark = pytest.mark.slow
-
 TINY = [
     "lab",
     "--quick",

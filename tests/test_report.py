@@ -13,8 +13,6 @@ from browser import chromium, visit
 from escaping import assert_only_escaped, poisoned
 from personascope.testing.clitools import one_error_line, run_cli
 
-pytestmark = pytest.mark.slow
-
 XSS = "<script>alert(1)</script>"
 PERSONAS = [
     {"description": f"A night-shift nurse in Leeds who writes {XSS} in her diary."},
