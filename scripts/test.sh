@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole test suite (after scripts/setup.sh) on two worker processes. Installs
-# headless Chromium from Debian for the report's browser test when it is missing.
+# Run the whole test suite (after scripts/setup.sh). Installs headless Chromium from
+# Debian for the report's browser test when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then
@@ -11,6 +11,4 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 .venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/lint-imports --no-cache --no-logo  # the import contracts in pyproject.toml
-# two workers, whole modules each (module fixtures such as the tiny audit run once);
-# pass -n 0 to run in one process
-exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
+exec .venv/bin/python -m pytest "$@"

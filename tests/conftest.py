@@ -26,12 +26,3 @@ def gemma():
     model = load_model(resolve("llamacpp/gemma3-270m"))
     yield model
     model.close()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the modules that hold a ``slow`` test first, each module's tests in their own
-    order. Under ``pytest -n 2 --dist loadfile`` (scripts/test.sh) whole modules go to the
-    workers in this order, so the long modules start at once instead of ending the run on
-    one worker while the other idles."""
-    has_slow = {item.module for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.module not in has_slow)
