@@ -148,3 +148,21 @@ def test_the_claims_file_is_data_and_is_checked(tmp_path):
     collapse = GenericFindings({"models": {BASE: {"ages": {"sd": est(12.0, 10.0, 14.0)}}}})
     (row,) = evaluate({"collapse": collapse}, KINDS, load_claims(Path(extra)))
     assert (row.number, row.status) == (11, "supported")
+
+
+def test_one_verdict_that_withholds_several_measures_is_given_once():
+    invalid = {"verdict": "invalid", "summary": "planted: cannot do the task"}
+    bias = GenericFindings(
+        {
+            "models": {
+                TUNED: {
+                    "validity": invalid,
+                    "congruence_gap": est(0.5, 0.4, 0.6),
+                    "debiased_gap": est(0.4, 0.3, 0.5),
+                }
+            }
+        }
+    )
+    (row,) = rows_for(8, evaluate({"bias": bias}, {TUNED: "chat"}))
+    assert row.status == "not measurable"
+    assert row.reason == "validity: invalid (planted: cannot do the task)"

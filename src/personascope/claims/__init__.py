@@ -271,7 +271,7 @@ def _row(claim: Claim, label: str, caveat: str, read: Reader) -> ClaimRow:
         _combine(statuses),
         label,
         estimates,
-        "; ".join(reasons),
+        "; ".join(dict.fromkeys(reasons)),  # one measure's verdict is often every measure's
         caveat,
     )
 
