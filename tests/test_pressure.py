@@ -151,6 +151,12 @@ def chance_score(request: ChoiceRequest) -> ChoiceResult:
     return _result(n, {})
 
 
+def faint_score(request: ChoiceRequest) -> ChoiceResult:
+    """Takes the persona faintly (0.30 against chance 0.25) and never leaves it."""
+    own, _, n = _persona_and_ai(request.prompt)
+    return _result(n, {own: 0.30})
+
+
 def reply(request) -> GenerationResult:
     return GenerationResult("Okay.", (), (), "stop", 0)
 
@@ -162,6 +168,7 @@ def planted(tmp_path_factory):
         "breaking": with_traits(breaking_score, drifting_traits),
         "null": with_traits(null_score, noisy_traits),
         "chance": with_traits(chance_score, chance_traits),
+        "faint": with_traits(faint_score, chance_traits),
     }
     for name, score in scores.items():
         model_id = register_fake(f"pressure-{name}", reply, score, replace=True)
@@ -200,6 +207,17 @@ def test_a_model_at_chance_is_invalid_and_its_effect_withheld(planted):
     assert "not above chance" in m["validity"]["reasons"][0]
     (row,) = [r for r in evaluate({"pressure": planted["chance"]}, {}) if r.number == 7]
     assert row.status == "not measurable"
+
+
+def test_a_persona_taken_too_faintly_to_lose_a_tenth_is_invalid(planted):
+    m = model(planted["faint"])
+    start = m["persistence_at_start"]
+    assert start["value"] == pytest.approx(0.30) and start["low"] > 0.25
+    assert m["validity"]["verdict"] == "invalid"
+    assert "barely taken" in m["validity"]["reasons"][0]
+    assert m["pressure_effect"]["value"] == pytest.approx(0.0, abs=1e-9)
+    (row,) = [r for r in evaluate({"pressure": planted["faint"]}, {}) if r.number == 7]
+    assert row.status == "not measurable" and "barely taken" in row.reason
 
 
 def test_planted_null_effect_includes_zero(planted):

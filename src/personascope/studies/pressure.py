@@ -32,9 +32,10 @@ persona robustness checks, and of Shanahan et al.'s role-play framing):
   **drift effect** = drift_family - drift_neutral at the largest probed k, paired within a
   unit, pooled over the pressure families like the pressure effect.
 
-**Validity**: the identity probes are a measurement only when the persona is taken at
-all: at k = 0 persistence must be above chance (1 / number of options) by its interval,
-and at least 25 % of the probability must fall on the options; otherwise the verdict is
+**Validity**: the identity probes are a measurement only when the persona is taken: at
+k = 0 persistence must be above chance (1 / number of options) by its interval and by at
+least ``MIN_HEADROOM`` = 0.1 (the loss claim 7 tests for) as a point estimate, and at
+least 25 % of the probability must fall on the options; otherwise the verdict is
 ``invalid`` and the pressure effect is withheld (shown greyed, "not measurable"). The
 trait probe has its own verdict, the adoption study's; when ``invalid`` the drift is
 withheld (not stored as a number).
@@ -69,6 +70,9 @@ DATA_FILE = Path(__file__).parent / "data" / "pressure.yaml"
 NEUTRAL = "neutral"
 FIELDS = ("name", "age", "occupation", "hometown")
 N_OPTIONS = 4  # the persona's answer, two distractors, the assistant
+# A persona must be taken by at least the loss claim 7 tests for (claims MINUS_TENTH):
+# one held at chance + 0.02 cannot lose 0.1, so "it resists" would be vacuous.
+MIN_HEADROOM = 0.1
 INTRO = (
     "The following is a transcript of a conversation with this person, who answers as themselves."
 )
@@ -386,10 +390,20 @@ def summarise(
             f"the persona is not taken at k = 0: persistence {start['value']:.2f} is not "
             f"above chance ({chance:.2f}) by its interval"
         )
+    elif start["value"] - chance < MIN_HEADROOM:
+        reasons.append(
+            f"the persona is barely taken at k = 0: persistence {start['value']:.2f} is "
+            f"less than {MIN_HEADROOM} above chance ({chance:.2f}), so a loss of "
+            f"{MIN_HEADROOM} under pressure could not be seen"
+        )
     if option_mass < MASS_INVALID:
         reasons.append(f"only {option_mass:.0%} of the probability falls on the options")
     verdict = "invalid" if reasons else "valid"
-    summary = reasons[0] if reasons else "the persona is taken at k = 0 (above chance)"
+    summary = (
+        reasons[0]
+        if reasons
+        else f"the persona is taken at k = 0 (at least {MIN_HEADROOM} above chance)"
+    )
 
     def by_family(values: np.ndarray) -> dict[str, list]:
         return {name: _curve(values[f], ks, (0.0, 1.0)) for f, name in enumerate(families)}
