@@ -29,17 +29,30 @@ _NUCLEUS_CANDIDATES = 2048
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """log p_i = z_i - log sum_j exp(z_j), computed stably in float64."""
-    z = np.asarray(logits, dtype=np.float64)
+    """log p_i = z_i - log sum_j exp(z_j), computed stably in float64.
+
+    In place on one float64 copy: this runs for every generated token over the whole
+    vocabulary (262k entries for Gemma), where each temporary array costs a pass."""
+    z = np.array(logits, dtype=np.float64)
     top = z.max()
-    return z - (top + np.log(np.exp(z - top).sum()))
+    shifted = z - top
+    np.exp(shifted, out=shifted)
+    z -= top + np.log(shifted.sum())
+    return z
 
 
 def entropy(logprobs: np.ndarray) -> float:
-    """Shannon entropy in nats, H = -sum_i p_i log p_i, of a full log-distribution."""
-    p = np.exp(logprobs)
-    mask = p > 0
-    return float(-(p[mask] * logprobs[mask]).sum())
+    """Shannon entropy in nats, H = -sum_i p_i log p_i, of a full log-distribution
+    (terms with p_i = 0 count as 0)."""
+    terms = np.exp(logprobs)
+    with np.errstate(invalid="ignore"):  # 0 * -inf is nan where p_i = 0 exactly
+        np.multiply(terms, logprobs, out=terms)
+    total = terms.sum()
+    if np.isnan(total):
+        p = np.exp(logprobs)
+        mask = p > 0
+        total = (p[mask] * logprobs[mask]).sum()
+    return float(-total)
 
 
 def _top(logprobs: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
@@ -47,6 +60,11 @@ def _top(logprobs: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
     if k < len(idx):
         idx = idx[np.argpartition(-logprobs[idx], k - 1)[:k]]
     return idx[np.argsort(-logprobs[idx], kind="stable")]
+
+
+def _filtered(settings: SamplerSettings, n_vocab: int) -> bool:
+    """Whether any of top-k, top-p and min-p removes tokens."""
+    return 0 < settings.top_k < n_vocab or settings.top_p < 1.0 or settings.min_p > 0.0
 
 
 def _candidates(logprobs: np.ndarray, settings: SamplerSettings) -> np.ndarray:
@@ -75,12 +93,22 @@ def sample_token(logprobs: np.ndarray, settings: SamplerSettings, rng: np.random
     """Draw one token id from a full log-distribution under ``settings``."""
     if settings.temperature == 0.0:
         return int(np.argmax(logprobs))
+    if not _filtered(settings, logprobs.shape[0]):
+        # Every token survives: the same arithmetic without gathering the vocabulary.
+        # (z / 1.0 == z exactly, so T = 1 skips the division and draws the same token.)
+        scaled = logprobs / settings.temperature if settings.temperature != 1.0 else logprobs
+        return _draw(scaled, rng)
     idx = _candidates(logprobs, settings)
-    scaled = logprobs[idx] / settings.temperature
-    weights = np.exp(scaled - scaled.max())
-    cumulative = np.cumsum(weights)
+    return int(idx[_draw(logprobs[idx] / settings.temperature, rng)])
+
+
+def _draw(scaled: np.ndarray, rng: np.random.Generator) -> int:
+    """Position drawn with probability proportional to exp(scaled), by inverse CDF."""
+    weights = scaled - scaled.max()
+    np.exp(weights, out=weights)
+    cumulative = np.cumsum(weights, out=weights)
     position = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
-    return int(idx[min(position, len(idx) - 1)])
+    return min(position, len(cumulative) - 1)
 
 
 def first_stop(text: str, stops: tuple[str, ...]) -> int:
