@@ -79,6 +79,25 @@ def test_draws_follow_the_filtered_tempered_distribution():
     assert stats.chisquare(observed, expected).pvalue > 0.001
 
 
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+def test_an_unfiltered_draw_is_the_inverse_cdf_of_the_tempered_distribution(temperature):
+    """The no-filter path (no gather of the vocabulary) against the formula, draw by draw:
+    position = #{i : F_i <= u F_n}, F the cumulative sum of exp(z / T - max z / T)."""
+    dist = log_softmax(np.random.default_rng(9).normal(scale=3.0, size=5000))
+    settings = SamplerSettings(temperature=temperature)
+    rng, ref = np.random.default_rng(3), np.random.default_rng(3)
+    for _ in range(200):
+        cumulative = np.cumsum(np.exp(dist / temperature - (dist / temperature).max()))
+        expected = int(np.searchsorted(cumulative, ref.random() * cumulative[-1], side="right"))
+        assert sample_token(dist, settings, rng) == expected
+
+
+def test_entropy_counts_impossible_tokens_as_zero():
+    with np.errstate(divide="ignore"):
+        lp = np.log(np.array([0.5, 0.5, 0.0]))  # log 0 = -inf
+    assert entropy(lp) == pytest.approx(np.log(2))
+
+
 def test_a_seed_fixes_the_draws():
     dist = log_softmax(np.random.default_rng(5).normal(size=1000))
     settings = SamplerSettings(top_p=0.9, min_p=0.01)
