@@ -48,10 +48,8 @@ def entropy(logprobs: np.ndarray) -> float:
     with np.errstate(invalid="ignore"):  # 0 * -inf is nan where p_i = 0 exactly
         np.multiply(terms, logprobs, out=terms)
     total = terms.sum()
-    if np.isnan(total):
-        p = np.exp(logprobs)
-        mask = p > 0
-        total = (p[mask] * logprobs[mask]).sum()
+    if np.isnan(total):  # drop the 0 * -inf terms rather than exponentiating again
+        total = terms[~np.isnan(terms)].sum()
     return float(-total)
 
 
