@@ -46,7 +46,7 @@ def test_sample_writes_seeded_jsonl(tmp_path):
 
 
 def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path):
-    N = 64  # long enough to be still running when the kill arrives
+    N = 32  # long enough to be still running when the kill arrives (batches of 8)
     reference_out = tmp_path / "reference.jsonl"
     done = run_cli(*sample_args(tmp_path / "reference", reference_out, n=N))
     assert done.returncode == 0, done.stderr

@@ -20,7 +20,6 @@ TINY = [
     "--eval-samples", "2",
     "--steps", "2",
     "--every", "2",
-    "--threads", "1",
 ]  # fmt: skip
 TAG = "gemma3-270m-dpo-quick"
 

@@ -10,17 +10,19 @@ the two training frames where the base model writes John (oral history, sleep st
 their 64 samples), 16 DPO steps at a learning rate of 1e-3 with beta 1 (the DPO loss
 saturates after a few steps instead of pushing the rejected names down without end, which
 at beta 0.1 broke the model into initials), 16 names per held-out frame. Seeded end to end
-(llama.cpp sampling, LoRA initialisation, data order) and one thread, so the outcome is the
-same on every run.
+(llama.cpp sampling, LoRA initialisation, data order), so the outcome is the same on every
+run with the same number of threads (all the machine's, two here).
 
 Seen here: 3 pairs (John C. Harris, John Stolarin, John as chosen); step 0 wrote 32
 distinct first names on the held-out frames (no John; entropy 5.00 [4.79, 5.21] bits, top
-share 0.031 [0.026, 0.036]); step 16 wrote John in 14 of its 29 named profiles (top share
-0.48 [0.26, 0.70], entropy 2.72 [1.76, 3.68]), the same in two runs. 163 CPU s in all
-(2.7 minutes of one core: sampling 28 s, 16 steps of 5.1 s, evaluation 44 s); 5.5 minutes
-wall on the shared 2-core machine at load 6. Seen to fail with the preference inverted (the
-rows given to DPO with chosen and rejected swapped: the top name became Evelyn, the
-example name of a held-out frame) and with a no-op trainer (learning rate forced to 0).
+share 0.031 [0.026, 0.036]); step 16 wrote John in 14 of its 30 named profiles (top share
+0.47 [0.30, 0.63], entropy 3.00 [2.19, 3.81]); with one thread it was 14 of 29 (0.48
+[0.26, 0.70]). 274 s wall on the 2-core machine with nothing else running (sampling 40 s,
+16 steps of 9.3 s, evaluation 59 s). Eight steps at twice the learning rate took 188 s but
+left 25 named profiles of 32, too close to the test's floor of 24 to rely on. Seen to fail
+with the preference inverted (the rows given to DPO with chosen and rejected swapped: the
+top name became Evelyn, the example name of a held-out frame) and with a no-op trainer
+(learning rate forced to 0).
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ SETTINGS = {
     "beta": 1.0,
     "max_length": 64,  # the prompt (about 45 tokens) and the name
     "min_pairs": 2,
-    "threads": 1,
     "tag": "planted-john",
 }
 
