@@ -187,16 +187,19 @@ def test_congruence_follows_the_stance():
     assert congruence(liberal, data.controls[0], item) is None
 
 
-# --- the embedded pair -------------------------------------------------------------------
+# --- an embedded model ------------------------------------------------------------------
 
 
-@pytest.mark.slow  # ~1 min alone; much longer on a loaded machine
-def test_embedded_pair_quick(tmp_path):
-    ctx = embedded_context(tmp_path, {"bias": {"items": 4}}, quick=True)
+@pytest.mark.slow
+def test_embedded_base_model_quick(tmp_path):
+    """The base model's prompt format on a real model (the planted models above are chat
+    models); one model, because the two took 147 s together."""
+    ctx = embedded_context(tmp_path, {"bias": {"items": 4}}, ["llamacpp/gemma3-270m"], quick=True)
     try:
         findings = run_study(ctx, BiasStudy())
     finally:
         ctx.store.close()
+    assert list(findings.per_model()) == ["llamacpp/gemma3-270m"]
     for m in findings.per_model().values():
         assert m["validity"]["verdict"] in ("valid", "weak", "invalid")
         assert 0 < m["option_mass"] <= 1 and m["requests"] == 4 * 2 * (3 * 2 + 1)

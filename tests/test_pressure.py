@@ -382,16 +382,19 @@ def test_a_persona_file_without_hometown_is_one_error_line(tmp_path, monkeypatch
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.slow  # real generation and scoring on both embedded models
-def test_embedded_pair_quick(tmp_path):
+@pytest.mark.slow  # real generation and scoring
+def test_embedded_base_model_quick(tmp_path):
+    """The base model's prompt format on a real model (the planted models above are chat
+    models); one model, because the two took 141 s together."""
     from personascope.testing.contexts import embedded_context
 
     config = {"pressure": {"personas": 2, "seeds": 1, "ks": [0, 1], "reply_tokens": 8}}
-    ctx = embedded_context(tmp_path, config, quick=True)
+    ctx = embedded_context(tmp_path, config, ["llamacpp/gemma3-270m"], quick=True)
     try:
         findings = run_study(ctx, PressureStudy())
     finally:
         ctx.store.close()
+    assert list(findings.per_model()) == ["llamacpp/gemma3-270m"]
     for m in findings.per_model().values():
         assert m["validity"]["verdict"] in ("valid", "invalid")
         assert 0 < m["option_mass"] <= 1 and len(m["persistence"][NEUTRAL]) == 2
