@@ -149,3 +149,14 @@ def test_large_inputs_are_subsampled_and_say_so(monkeypatch):
     assert nearest_neighbours(x, JK, limit=120)["nn_distance_mean"].value == pytest.approx(
         chunked["nn_distance_mean"].value
     )
+
+
+def test_one_thread_limits_every_blas_pool_and_restores_it():
+    """The eigensolvers run inside ``one_thread`` (a controller found once and reused)."""
+    from threadpoolctl import threadpool_info
+
+    before = [pool["num_threads"] for pool in threadpool_info()]
+    for _ in range(2):  # the cached controller still limits on its second use
+        with semantic.one_thread():
+            assert [pool["num_threads"] for pool in threadpool_info()] == [1] * len(before)
+        assert [pool["num_threads"] for pool in threadpool_info()] == before

@@ -15,11 +15,10 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from personascope.errors import MetricInputError
 from personascope.metrics.estimate import Estimate, Jackknife, sample_indices
-from personascope.metrics.semantic import group_sums, unit_rows
+from personascope.metrics.semantic import group_sums, one_thread, unit_rows
 
 Metric = Literal["euclidean", "cosine"]
 
@@ -293,7 +292,7 @@ def _logdet(covariance: np.ndarray) -> float:
     when its smallest eigenvalue is at most ``LOGDET_RTOL`` times its largest (a
     degenerate population's zero eigenvalues come out as rounding noise, about 1e-15,
     not as 0)."""
-    with threadpool_limits(1):  # see semantic.eigenvalues
+    with one_thread():  # see semantic.eigenvalues
         eig = np.linalg.eigvalsh(covariance)
     if eig[-1] <= 0 or eig[0] <= LOGDET_RTOL * eig[-1]:
         return -math.inf
@@ -319,7 +318,7 @@ def logdet_ratio(
     gen, ref = _prepare(generated, reference, "euclidean")
     if components is not None:
         centre = ref.mean(axis=0)
-        with threadpool_limits(1):  # see semantic.eigenvalues
+        with one_thread():  # see semantic.eigenvalues
             _, vectors = np.linalg.eigh(np.cov(ref, rowvar=False))  # ascending eigenvalues
         axes = vectors[:, ::-1][:, : min(components, ref.shape[1])]
         gen, ref = (gen - centre) @ axes, (ref - centre) @ axes

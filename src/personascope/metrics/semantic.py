@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from functools import cache
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from personascope.errors import MetricInputError
 from personascope.metrics.estimate import Estimate, Jackknife, sample_indices
@@ -45,13 +48,25 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return x / norms[:, None]
 
 
+@cache
+def _blas_threads() -> ThreadpoolController:
+    """The BLAS/LAPACK thread pools, found once: finding them reads the process's loaded
+    libraries, 1.7 ms a time, which was most of a jackknifed Vendi score's cost."""
+    return ThreadpoolController()
+
+
+def one_thread() -> AbstractContextManager[Any]:
+    """A context in which BLAS and LAPACK run on one thread (see :func:`eigenvalues`)."""
+    return _blas_threads().limit(limits=1)
+
+
 def eigenvalues(matrix: np.ndarray) -> np.ndarray:
     """Eigenvalues of a symmetric matrix. Up to 1024 x 1024 LAPACK runs on one thread:
     on a shared 2-core machine its threads spin-wait and a 384 x 384 problem took 1-8 s
     instead of 0.03 s (measured); larger problems keep the default threading."""
     if len(matrix) > 1024:
         return np.linalg.eigvalsh(matrix)
-    with threadpool_limits(1):
+    with one_thread():
         return np.linalg.eigvalsh(matrix)
 
 
