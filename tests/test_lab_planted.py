@@ -7,22 +7,24 @@ pair has a John as the chosen text. The lab runs in-process
 (:func:`personascope.lab.run.run_lab`, so that the registered reward is seen) with names
 only (``names_only``: each completion is the Name line, a few tokens) and small settings:
 the two training frames where the base model writes John (oral history, sleep study; 3 of
-their 64 samples), 16 DPO steps at a learning rate of 1e-3 with beta 1 (the DPO loss
-saturates after a few steps instead of pushing the rejected names down without end, which
-at beta 0.1 broke the model into initials), 16 names per held-out frame. Seeded end to end
-(llama.cpp sampling, LoRA initialisation, data order), so the outcome is the same on every
-run with the same number of threads (all the machine's, two here).
+their 64 samples), 16 DPO steps of one pair each at a learning rate of 1e-3 with beta 1
+(the DPO loss saturates after a few steps instead of pushing the rejected names down
+without end, which at beta 0.1 broke the model into initials), 16 names per held-out
+frame. Seeded end to end (llama.cpp sampling, LoRA initialisation, data order), so the
+outcome is the same on every run with the same number of threads (all the machine's, two
+here).
 
 Seen here: 3 pairs (John C. Harris, John Stolarin, John as chosen); step 0 wrote 32
 distinct first names on the held-out frames (no John; entropy 5.00 [4.79, 5.21] bits, top
-share 0.031 [0.026, 0.036]); step 16 wrote John in 14 of its 30 named profiles (top share
-0.47 [0.30, 0.63], entropy 3.00 [2.19, 3.81]); with one thread it was 14 of 29 (0.48
-[0.26, 0.70]). 274 s wall on the 2-core machine with nothing else running (sampling 40 s,
-16 steps of 9.3 s, evaluation 59 s). Eight steps at twice the learning rate took 188 s but
-left 25 named profiles of 32, too close to the test's floor of 24 to rely on. Seen to fail
-with the preference inverted (the rows given to DPO with chosen and rejected swapped: the
-top name became Evelyn, the example name of a held-out frame) and with a no-op trainer
-(learning rate forced to 0).
+share 0.031 [0.026, 0.036]); step 16 wrote John in 9 of its 31 named profiles (top share
+0.29 [0.14, 0.44], entropy 3.75 [3.02, 4.48]). 201 s wall on the 2-core machine with
+nothing else running (sampling 36 s, 16 steps of 5.8 s, evaluation 50 s). Pairs of two
+per step (the trainer's default) gave John 14 of 30 but took 274 s; eight steps at twice
+the learning rate took 188 s but left 25 named profiles of 32, too close to the test's
+floor of 24 to rely on. Seen to fail with the preference inverted (the rows given to DPO
+with chosen and rejected swapped: the top name became Evelyn, the example name of a
+held-out frame; checked again with these settings) and, with the earlier settings, with a
+no-op trainer (learning rate forced to 0).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ SETTINGS = {
     "every": 16,
     "learning_rate": 1e-3,
     "beta": 1.0,
+    "batch_size": 1,
     "max_length": 64,  # the prompt (about 45 tokens) and the name
     "min_pairs": 2,
     "tag": "planted-john",
