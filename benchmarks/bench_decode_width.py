@@ -30,13 +30,12 @@ def step_seconds(ctx: MultiSequenceContext, width: int, context: int, steps: int
     growing from ``context`` tokens; the added cells are removed afterwards."""
     import llama_cpp
 
-    memory = llama_cpp.llama_get_memory(ctx._ctx.ctx)
     start = time.perf_counter()
     for k in range(steps):
         ctx.step([(100 + seq + k, context + k, seq) for seq in range(width)])
     seconds = (time.perf_counter() - start) / steps
     for seq in range(width):
-        llama_cpp.llama_memory_seq_rm(memory, seq, context, -1)
+        llama_cpp.llama_memory_seq_rm(ctx._memory, seq, context, -1)
     return seconds
 
 
@@ -49,19 +48,18 @@ def main() -> None:
     print("model\twidth\tms/step\ttokens/s\tceiling vs width 1")
     for model_id in MODELS:
         model = load_model(resolve(model_id))
+        ctx = MultiSequenceContext(
+            model._llm, len(WIDTHS), args.context + args.steps + 8, model._piece
+        )
         try:
-            llm = model._llm
-            ctx = MultiSequenceContext(
-                llm, len(WIDTHS), args.context + args.steps + 8, model._piece
-            )
             for seq in range(len(WIDTHS)):
                 ctx.start(seq, [200 + (seq * 7 + j) % 500 for j in range(args.context)])
             best = {w: float("inf") for w in WIDTHS}
             for _ in range(args.rounds):
                 for w in WIDTHS:
                     best[w] = min(best[w], step_seconds(ctx, w, args.context, args.steps))
-            ctx.close()
         finally:
+            ctx.close()
             model.close()
         for w in WIDTHS:
             ceiling = w * best[1] / best[w]
